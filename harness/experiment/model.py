@@ -1,0 +1,250 @@
+"""The typed, frozen model of an experiment.
+
+Every value an experiment can hold is declared here once; the loader turns YAML into
+these objects and nothing downstream sees a raw dict. Field descriptions double as the
+documentation printed by ``harness schema``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from harness.experiment.durations import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+MAX_RUN_SECONDS = 6 * 3600.0
+MAX_USERS = 5000
+
+
+class Model(BaseModel):
+    """Base for experiment objects: frozen, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class ToxicType(str, Enum):
+    """Toxiproxy toxic types, plus ``down`` for a disabled proxy (``enabled: false``)."""
+
+    latency = "latency"
+    bandwidth = "bandwidth"
+    slow_close = "slow_close"
+    timeout = "timeout"
+    reset_peer = "reset_peer"
+    slicer = "slicer"
+    limit_data = "limit_data"
+    noop = "noop"
+    down = "down"
+
+
+# Attribute names per toxic type, as Toxiproxy's API spells them.
+TOXIC_ATTRIBUTES: dict[ToxicType, frozenset[str]] = {
+    ToxicType.latency: frozenset({"latency", "jitter"}),
+    ToxicType.bandwidth: frozenset({"rate"}),
+    ToxicType.slow_close: frozenset({"delay"}),
+    ToxicType.timeout: frozenset({"timeout"}),
+    ToxicType.reset_peer: frozenset({"timeout"}),
+    ToxicType.slicer: frozenset({"average_size", "size_variation", "delay"}),
+    ToxicType.limit_data: frozenset({"bytes"}),
+    ToxicType.noop: frozenset(),
+    ToxicType.down: frozenset(),
+}
+
+
+class Stream(str, Enum):
+    """Direction a toxic acts on: client to server (upstream) or back (downstream)."""
+
+    upstream = "upstream"
+    downstream = "downstream"
+
+
+class Stage(Model):
+    """One step of the load profile: hold ``users`` for ``duration``."""
+
+    duration: Duration = Field(gt=0, le=MAX_RUN_SECONDS, description="How long the stage lasts.")
+    users: int = Field(ge=0, le=MAX_USERS, description="Concurrent simulated users.")
+    spawn_rate: float = Field(
+        gt=0, le=1000, description="Users started (or stopped) per second to reach `users`."
+    )
+
+
+class ThinkTime(Model):
+    """Pause between a user's steps, drawn uniformly from [min, max] seconds."""
+
+    min: Duration = Field(default=0.5, ge=0, le=600)
+    max: Duration = Field(default=2.0, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThinkTime:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min:g}s) must not exceed max ({self.max:g}s)")
+        return self
+
+
+class LoadSpec(Model):
+    """How users arrive and what they do."""
+
+    stages: list[Stage] = Field(min_length=1, description="Load stages, run in order.")
+    think_time: ThinkTime = Field(default_factory=ThinkTime)
+    request_timeout: Duration = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Client-side timeout; a request slower than this counts as failed.",
+    )
+    seed: int | None = Field(default=None, description="Makes users' random choices repeatable.")
+
+    @property
+    def duration(self) -> float:
+        """Total length of the load profile in seconds."""
+        return sum(stage.duration for stage in self.stages)
+
+
+class Fault(Model):
+    """A toxic (or a proxy taken down) on one proxy for a window of the run."""
+
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)
+    proxy: str = Field(default="postgres", description="Name of the proxy to act on.")
+    type: ToxicType = Field(description="Toxic type, or `down` to disable the proxy.")
+    at: Duration = Field(ge=0, le=MAX_RUN_SECONDS, description="Start, from the start of load.")
+    duration: Duration = Field(gt=0, le=MAX_RUN_SECONDS, description="How long it stays.")
+    stream: Stream = Stream.downstream
+    toxicity: float = Field(default=1.0, ge=0, le=1, description="Share of connections hit.")
+    attributes: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def end(self) -> float:
+        """Seconds from the start of load when the fault is removed."""
+        return self.at + self.duration
+
+    @property
+    def label(self) -> str:
+        """The fault's name, or one made from its type, stream and proxy."""
+        return self.name or f"{self.proxy}-{self.type.value}-{self.stream.value}"
+
+
+class BookingSpec(Model):
+    """Settings of the booking service replicas."""
+
+    replicas: int = Field(default=1, ge=1, le=16)
+    pool_size: int = Field(default=100, ge=1, le=10000, description="DB pool size per replica.")
+    acquire_timeout: Duration = Field(
+        default=5.0, gt=0, le=300, description="Longest wait for a pooled connection."
+    )
+    seats: int = Field(default=3000, ge=10, le=1_000_000, description="Seats in the concert.")
+
+
+class PostgresSpec(Model):
+    """Settings of the PostgreSQL server."""
+
+    max_connections: int = Field(default=300, ge=10, le=10000)
+
+
+class Backend(str, Enum):
+    """How the stack is run."""
+
+    local = "local"
+
+
+class StackSpec(Model):
+    """The system under test: PostgreSQL behind a fault proxy, booking replicas in front."""
+
+    backend: Backend = Backend.local
+    booking: BookingSpec = Field(default_factory=BookingSpec)
+    postgres: PostgresSpec = Field(default_factory=PostgresSpec)
+    startup_timeout: Duration = Field(default=30.0, gt=0, le=600)
+
+
+class SLI(str, Enum):
+    """Service level indicators the grader computes."""
+
+    availability = "availability"
+    error_rate = "error_rate"
+    successful_bookings = "successful_bookings"
+    latency_p50 = "latency_p50"
+    latency_p95 = "latency_p95"
+    latency_p99 = "latency_p99"
+    throughput = "throughput"
+
+
+SLI_UNITS: dict[SLI, str] = {
+    SLI.availability: "%",
+    SLI.error_rate: "%",
+    SLI.successful_bookings: "%",
+    SLI.latency_p50: "ms",
+    SLI.latency_p95: "ms",
+    SLI.latency_p99: "ms",
+    SLI.throughput: "req/s",
+}
+
+
+class Objective(Model):
+    """An SLO: an SLI held above ``min`` or below ``max``."""
+
+    sli: SLI
+    min: float | None = Field(default=None, description="The SLI must be at least this.")
+    max: float | None = Field(default=None, description="The SLI must stay below this.")
+    endpoint: str | None = Field(
+        default=None, description="Restrict to one endpoint (browse, availability, hold, ...)."
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Objective:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of min or max")
+        return self
+
+    @property
+    def bound(self) -> float:
+        """The target value, whichever side it bounds."""
+        value = self.min if self.min is not None else self.max
+        assert value is not None
+        return value
+
+    @property
+    def unit(self) -> str:
+        """Unit of the SLI: %, ms or req/s."""
+        return SLI_UNITS[self.sli]
+
+    @property
+    def target_text(self) -> str:
+        """``>= 99.9 %`` or ``< 500 ms``."""
+        if self.min is not None:
+            return f">= {self.min:g} {self.unit}"
+        return f"< {self.max:g} {self.unit}"
+
+
+def default_objectives() -> list[Objective]:
+    """The post-mortem's SLO table: the bar every run is held to unless told otherwise."""
+    return [
+        Objective(sli=SLI.availability, min=99.9),
+        Objective(sli=SLI.latency_p95, max=500),
+        Objective(sli=SLI.error_rate, max=0.1),
+        Objective(sli=SLI.successful_bookings, min=99.5),
+    ]
+
+
+class Experiment(Model):
+    """One question asked of the stack, with the load, faults and objectives to answer it."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)
+    description: str = Field(min_length=1, description="The question this experiment asks.")
+    stack: StackSpec = Field(default_factory=StackSpec)
+    load: LoadSpec
+    faults: list[Fault] = Field(default_factory=list)
+    objectives: list[Objective] = Field(default_factory=default_objectives)
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return " ".join(value.split())
