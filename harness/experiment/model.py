@@ -136,7 +136,10 @@ class Fault(Model):
 class BookingSpec(Model):
     """Settings of the booking service replicas."""
 
-    replicas: int = Field(default=1, ge=1, le=16)
+    source: str = Field(
+        default="../stack/booking",
+        description="Folder of the booking service, relative to the experiment file.",
+    )
     pool_size: int = Field(default=100, ge=1, le=10000, description="DB pool size per replica.")
     acquire_timeout: Duration = Field(
         default=5.0, gt=0, le=300, description="Longest wait for a pooled connection."

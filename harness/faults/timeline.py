@@ -1,0 +1,142 @@
+"""The fault timeline: apply each fault at its start, remove it at its end, always roll back.
+
+Times are offsets from the start of load. A background thread waits for each moment
+on an Event (so stopping is immediate), acts through the Toxiproxy API and appends
+what it did, with wall-clock timestamps, to ``faults.jsonl`` in the run's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import FaultError
+from harness.experiment.model import Fault, ToxicType
+from harness.faults.toxiproxy import ToxiproxyClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """One thing the timeline did (or failed to do)."""
+
+    t: float
+    offset: float
+    fault: str
+    action: str  # "apply" | "remove"
+    ok: bool
+    detail: str = ""
+
+
+def toxic_json(fault: Fault) -> dict[str, Any]:
+    """The Toxiproxy JSON body that creates ``fault``'s toxic."""
+    return {
+        "name": fault.label,
+        "type": fault.type.value,
+        "stream": fault.stream.value,
+        "toxicity": fault.toxicity,
+        "attributes": dict(fault.attributes),
+    }
+
+
+class FaultTimeline:
+    """Runs a list of faults against a Toxiproxy server on a schedule."""
+
+    def __init__(self, faults: list[Fault], client: ToxiproxyClient, events_path: Path) -> None:
+        self.faults = sorted(faults, key=lambda f: f.at)
+        self.client = client
+        self.events_path = events_path
+        self.events: list[FaultEvent] = []
+        self._active: dict[str, Fault] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self._lock = threading.Lock()
+
+    def start(self, t0: float) -> None:
+        """Begin the schedule; offsets count from wall-clock time ``t0``."""
+        self._t0 = t0
+        self._thread = threading.Thread(target=self._run, name="fault-timeline", daemon=True)
+        self._thread.start()
+
+    def _schedule(self) -> list[tuple[float, str, Fault]]:
+        steps = [(f.at, "apply", f) for f in self.faults]
+        steps += [(f.end, "remove", f) for f in self.faults]
+        # Removals sort before applications at the same instant.
+        return sorted(steps, key=lambda s: (s[0], s[1] == "apply"))
+
+    def _run(self) -> None:
+        for offset, action, fault in self._schedule():
+            delay = self._t0 + offset - time.time()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            if action == "apply":
+                self._apply(fault)
+            else:
+                self._remove(fault)
+
+    def _apply(self, fault: Fault) -> None:
+        try:
+            if fault.type is ToxicType.down:
+                self.client.set_enabled(fault.proxy, False)
+            else:
+                self.client.add_toxic(fault.proxy, toxic_json(fault))
+        except FaultError as exc:
+            log.error(
+                "fault %s could not be applied: %s; the run goes on without it", fault.label, exc
+            )
+            self._record(fault, "apply", ok=False, detail=str(exc))
+            return
+        with self._lock:
+            self._active[fault.label] = fault
+        log.info("fault %s applied: %s on %s", fault.label, fault.type.value, fault.proxy)
+        self._record(fault, "apply", ok=True, detail=json.dumps(toxic_json(fault)))
+
+    def _remove(self, fault: Fault) -> None:
+        with self._lock:
+            if self._active.pop(fault.label, None) is None:
+                return
+        try:
+            if fault.type is ToxicType.down:
+                self.client.set_enabled(fault.proxy, True)
+            else:
+                self.client.remove_toxic(fault.proxy, fault.label)
+        except FaultError as exc:
+            log.error(
+                "fault %s could not be removed: %s; rollback will reset the proxy", fault.label, exc
+            )
+            self._record(fault, "remove", ok=False, detail=str(exc))
+            return
+        log.info("fault %s removed", fault.label)
+        self._record(fault, "remove", ok=True)
+
+    def _record(self, fault: Fault, action: str, *, ok: bool, detail: str = "") -> None:
+        now = time.time()
+        event = FaultEvent(
+            t=now, offset=now - self._t0, fault=fault.label, action=action, ok=ok, detail=detail
+        )
+        with self._lock:
+            self.events.append(event)
+            with open(self.events_path, "a", encoding="utf-8") as out:
+                out.write(json.dumps(asdict(event)) + "\n")
+
+    def stop(self) -> None:
+        """Stop the schedule and remove every fault still in place. Idempotent."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self._lock:
+            active = list(self._active.values())
+        for fault in active:
+            self._remove(fault)
+        try:
+            # Belt and braces: whatever happened above, leave no toxic and no proxy down.
+            self.client.reset()
+        except FaultError as exc:
+            log.error("final reset of the fault proxy failed: %s", exc)

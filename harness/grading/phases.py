@@ -1,0 +1,46 @@
+"""Phases of a run on its timeline: baseline, each fault window, recovery, the whole run.
+
+Offsets are seconds from the start of load. Objectives are graded per phase; the
+report shows every phase's SLIs so a reader sees what a fault did and whether the
+service came back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.experiment.model import Experiment
+
+RUN = "run"
+BASELINE = "baseline"
+RECOVERY = "recovery"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A named window of the run, as offsets in seconds from the start of load."""
+
+    name: str
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        """Length of the window."""
+        return self.end - self.start
+
+
+def plan_phases(experiment: Experiment, run_length: float | None = None) -> list[Phase]:
+    """The whole run, the baseline before the first fault, each fault, and recovery."""
+    length = experiment.load.duration if run_length is None else run_length
+    phases = [Phase(RUN, 0.0, length)]
+    faults = sorted(experiment.faults, key=lambda f: f.at)
+    if not faults:
+        return phases
+    if faults[0].at > 0:
+        phases.append(Phase(BASELINE, 0.0, faults[0].at))
+    phases += [Phase(f"fault:{f.label}", f.at, f.end) for f in faults]
+    last_end = max(f.end for f in faults)
+    if length > last_end:
+        phases.append(Phase(RECOVERY, last_end, length))
+    return phases
