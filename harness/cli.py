@@ -1,0 +1,179 @@
+"""The ``harness`` command. Only this module decides exit codes:
+
+0  every objective passed
+1  an objective failed, integrity was violated, or the run was inconclusive
+2  invalid experiment, bad usage, or a harness error (nothing graded)
+130  interrupted (Ctrl-C / SIGTERM); the stack is torn down, results are kept
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from harness import __version__
+from harness.errors import ExperimentError, HarnessError
+from harness.experiment.durations import format_duration
+from harness.experiment.loader import load_experiment
+from harness.experiment.model import Experiment
+from harness.grading.phases import plan_phases
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+log = logging.getLogger("harness")
+
+
+def _configure_logging(verbose: bool, console: Console) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("harness")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from harness.report.console import render_verdict
+    from harness.run import run_experiment
+
+    experiment = load_experiment(args.file)
+    console.print(f"[bold]{experiment.name}[/]: {experiment.description}")
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    result = run_experiment(experiment, args.file, args.results)
+    render_verdict(console, result)
+    status = result["verdict"]["status"]
+    if status == "aborted":
+        return EXIT_INTERRUPTED
+    return EXIT_PASS if status == "pass" else EXIT_FAIL
+
+
+def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    problems = 0
+    for path in args.files:
+        try:
+            experiment = load_experiment(path)
+        except ExperimentError as exc:
+            problems += 1
+            console.print(f"[red]invalid[/] {path}")
+            for problem in exc.problems:
+                console.print(f"  {problem}", markup=False, highlight=False)
+            continue
+        console.print(f"[green]valid[/]   {path}: {experiment.description}")
+    return EXIT_ERROR if problems else EXIT_PASS
+
+
+def _print_plan(console: Console, experiment: Experiment) -> None:
+    load = experiment.load
+    console.print(f"[bold]{experiment.name}[/]: {experiment.description}")
+    console.print(f"load: {format_duration(load.duration)} in {len(load.stages)} stage(s)")
+    offset = 0.0
+    for stage in load.stages:
+        console.print(
+            f"  {format_duration(offset):>7} +{format_duration(stage.duration):<6} "
+            f"{stage.users} users (spawn {stage.spawn_rate:g}/s)"
+        )
+        offset += stage.duration
+    console.print("faults:" if experiment.faults else "faults: none")
+    for fault in experiment.faults:
+        attrs = ", ".join(f"{k}={v}" for k, v in fault.attributes.items())
+        console.print(
+            f"  {format_duration(fault.at):>7}-{format_duration(fault.end):<7} "
+            f"{fault.label}: {fault.type.value} on {fault.proxy} "
+            f"{fault.stream.value} toxicity {fault.toxicity:g} {attrs}"
+        )
+    console.print("phases:")
+    for phase in plan_phases(experiment):
+        console.print(
+            f"  {phase.name:<24} {format_duration(phase.start)}-{format_duration(phase.end)}"
+        )
+    console.print("objectives:")
+    for objective in experiment.objectives:
+        where = f" [{objective.endpoint}]" if objective.endpoint else ""
+        console.print(f"  {objective.sli.value}{where} {objective.target_text} over the run")
+
+
+def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    _print_plan(console, load_experiment(args.file))
+    return EXIT_PASS
+
+
+def _cmd_proxy(args: argparse.Namespace, console: Console) -> int:
+    from harness.proxy.__main__ import main as proxy_main
+
+    return proxy_main(args.proxy_args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="Chaos and load tests for the concert ticketing stack."
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an experiment and grade it against its SLOs")
+    run.add_argument("file", type=Path)
+    run.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="folder for run output (default: ./results)",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    validate = sub.add_parser("validate", help="check experiment files; starts nothing")
+    validate.add_argument("files", type=Path, nargs="+")
+    validate.set_defaults(handler=_cmd_validate)
+
+    plan = sub.add_parser("plan", help="print the resolved timeline; starts nothing")
+    plan.add_argument("file", type=Path)
+    plan.set_defaults(handler=_cmd_plan)
+
+    proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
+    proxy_sub = proxy.add_subparsers(dest="proxy_command", required=True)
+    serve = proxy_sub.add_parser("serve", help="run it, like toxiproxy-server", add_help=False)
+    serve.add_argument("proxy_args", nargs=argparse.REMAINDER)
+    serve.set_defaults(handler=_cmd_proxy)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``harness`` console script."""
+    args = _parser().parse_args(argv)
+    console = Console()
+    err = Console(stderr=True)
+    _configure_logging(args.verbose, err)
+    try:
+        code: int = args.handler(args, console)
+    except ExperimentError as exc:
+        err.print("[red]invalid experiment[/]")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        return EXIT_ERROR
+    except HarnessError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        return EXIT_INTERRUPTED
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

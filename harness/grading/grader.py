@@ -1,0 +1,103 @@
+"""Grade a finished run: SLIs per phase from the recorder, objectives, the verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.experiment.model import SLI, Experiment
+from harness.faults.timeline import FaultEvent
+from harness.grading.integrity import IntegrityReport
+from harness.grading.phases import RUN, Phase, plan_phases
+from harness.grading.slis import WindowCounts, compute
+from harness.grading.verdict import ObjectiveResult, Verdict, decide, grade_objective
+from harness.load.stats import LoadStats
+
+REPORTED_SLIS = (
+    SLI.availability,
+    SLI.error_rate,
+    SLI.latency_p50,
+    SLI.latency_p95,
+    SLI.latency_p99,
+    SLI.successful_bookings,
+    SLI.throughput,
+)
+
+
+def window_counts(
+    stats: LoadStats, start: float, end: float, endpoint: str | None = None
+) -> WindowCounts:
+    """Counts between two wall-clock times, for one endpoint or all."""
+    agg = stats.window(start, end, endpoint)
+    bookings = stats.window(start, end, None)
+    return WindowCounts(
+        seconds=max(end - start, 0.0),
+        requests=agg.count,
+        outcomes=dict(agg.outcomes),
+        booking_attempts=bookings.booking_attempts,
+        bookings_completed=bookings.bookings_completed,
+        latency_ms=agg.percentile if agg.count else (lambda _p: None),
+    )
+
+
+def _phase_summary(stats: LoadStats, phase: Phase, t0: float) -> dict[str, Any]:
+    counts = window_counts(stats, t0 + phase.start, t0 + phase.end)
+    return {
+        "name": phase.name,
+        "start": phase.start,
+        "end": phase.end,
+        "requests": counts.requests,
+        "outcomes": dict(counts.outcomes),
+        "booking_attempts": counts.booking_attempts,
+        "bookings_completed": counts.bookings_completed,
+        "slis": {sli.value: compute(sli, counts) for sli in REPORTED_SLIS},
+    }
+
+
+def _missing_faults(experiment: Experiment, events: list[FaultEvent]) -> list[str]:
+    applied = {e.fault for e in events if e.action == "apply" and e.ok}
+    return [f.label for f in experiment.faults if f.label not in applied]
+
+
+def grade_run(
+    experiment: Experiment,
+    stats: LoadStats,
+    *,
+    t0: float,
+    t_end: float,
+    integrity: IntegrityReport | None,
+    fault_events: list[FaultEvent],
+    aborted: str | None = None,
+) -> dict[str, Any]:
+    """Everything verdict.json holds: phases with their SLIs, objectives and the verdict."""
+    phases = plan_phases(experiment, run_length=t_end - t0 if aborted else None)
+    by_name = {p.name: p for p in phases}
+    results: list[ObjectiveResult] = []
+    for objective in experiment.objectives:
+        phase = by_name[RUN]
+        counts = window_counts(stats, t0 + phase.start, t0 + phase.end, objective.endpoint)
+        results.append(grade_objective(objective, phase.name, counts))
+    missing = [] if aborted else _missing_faults(experiment, fault_events)
+    integrity_ok = integrity.ok if integrity is not None else False
+    summary = integrity.summary if integrity is not None else "not checked"
+    status, reason = decide(
+        results,
+        integrity_ok=integrity_ok or bool(aborted),
+        integrity_summary=summary,
+        faults_missing=missing,
+        aborted=aborted,
+    )
+    verdict = Verdict(
+        status,
+        reason,
+        results,
+        integrity=integrity.to_json() if integrity else {},
+        faults_missing=missing,
+    )
+    return {
+        "experiment": {"name": experiment.name, "description": experiment.description},
+        "started_at": t0,
+        "ended_at": t_end,
+        "verdict": verdict.to_json(),
+        "phases": [_phase_summary(stats, p, t0) for p in phases],
+        "fault_events": [e.__dict__ for e in fault_events],
+    }

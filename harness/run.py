@@ -1,0 +1,155 @@
+"""The life of one run, in the order it happens.
+
+load and validate   (done by the caller: nothing starts for an invalid file)
+stack up            PostgreSQL, the fault proxy, booking; wait until ready
+load + faults       Locust drives users; the timeline adds and removes toxics
+rollback            every fault removed, the proxy reset (always)
+integrity           the database agrees with what clients were told
+stack down          (always: errors and Ctrl-C included)
+grade               SLIs per phase against the objectives
+report              verdict.json and the terminal table
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.backends.local import LocalStack, StackEndpoints
+from harness.errors import HarnessError, LoadError
+from harness.experiment.model import Experiment
+from harness.faults.timeline import FaultTimeline
+from harness.faults.toxiproxy import ToxiproxyClient
+from harness.grading.grader import grade_run
+from harness.grading.integrity import IntegrityReport, check_integrity
+from harness.load.config import LoadConfig, Stage
+from harness.load.runner import LoadRunner
+from harness.load.stats import load_stats
+from harness.report.results import make_run_dir, write_json
+
+log = logging.getLogger(__name__)
+
+# Locust needs a moment to import and start its first users; past this it is broken.
+LOAD_START_TIMEOUT = 60.0
+# Extra time the load may take beyond its stages before it is stopped by force.
+LOAD_GRACE = 30.0
+
+
+@dataclass
+class RunContext:
+    """Everything one run owns, passed between its steps instead of long argument lists."""
+
+    experiment: Experiment
+    source: Path
+    run_dir: Path
+    stack: LocalStack | None = None
+    endpoints: StackEndpoints | None = None
+    timeline: FaultTimeline | None = None
+    t0: float | None = None
+    t_end: float | None = None
+    integrity: IntegrityReport | None = None
+    aborted: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def booking_dir_for(experiment: Experiment, source: Path) -> Path:
+    """The booking service folder, relative to the experiment file."""
+    return (source.parent / experiment.stack.booking.source).resolve()
+
+
+def load_config_for(ctx: RunContext) -> LoadConfig:
+    """The Locust side's view of the experiment."""
+    load = ctx.experiment.load
+    assert ctx.endpoints is not None
+    return LoadConfig(
+        host=ctx.endpoints.booking_url,
+        stages=tuple(Stage(s.duration, s.users, s.spawn_rate) for s in load.stages),
+        stats_path=(ctx.run_dir / "load-stats.jsonl").resolve(),
+        think_time=(load.think_time.min, load.think_time.max),
+        request_timeout=load.request_timeout,
+        seed=load.seed,
+    )
+
+
+def run_experiment(experiment: Experiment, source: Path, results_root: Path) -> dict[str, Any]:
+    """Run one experiment end to end and return the result written to verdict.json."""
+    ctx = RunContext(experiment, source, make_run_dir(results_root, experiment.name))
+    write_json(ctx.run_dir / "experiment.json", experiment.model_dump(mode="json"))
+    log.info("run folder %s", ctx.run_dir)
+    try:
+        _stack_up_and_drive(ctx)
+    except KeyboardInterrupt:
+        ctx.aborted = "interrupted (Ctrl-C or SIGTERM)"
+        log.warning("run interrupted; stack torn down, results kept in %s", ctx.run_dir)
+    return _grade_and_write(ctx)
+
+
+def _stack_up_and_drive(ctx: RunContext) -> None:
+    stack = LocalStack(
+        ctx.experiment.stack, booking_dir_for(ctx.experiment, ctx.source), ctx.run_dir
+    )
+    ctx.stack = stack
+    try:
+        ctx.endpoints = stack.start()
+        write_json(ctx.run_dir / "stack.json", stack.describe())
+        _drive_load_and_faults(ctx)
+        ctx.integrity = check_integrity(ctx.endpoints.database_url, _acknowledged(ctx))
+    finally:
+        stack.stop()
+
+
+def _drive_load_and_faults(ctx: RunContext) -> None:
+    assert ctx.endpoints is not None
+    client = ToxiproxyClient(ctx.endpoints.toxiproxy_url)
+    ctx.timeline = FaultTimeline(list(ctx.experiment.faults), client, ctx.run_dir / "faults.jsonl")
+    runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
+    try:
+        runner.start()
+        ctx.t0 = runner.wait_started(LOAD_START_TIMEOUT)
+        log.info(
+            "load started: %d stage(s), %.0fs",
+            len(ctx.experiment.load.stages),
+            ctx.experiment.load.duration,
+        )
+        ctx.timeline.start(ctx.t0)
+        code = runner.wait(ctx.experiment.load.duration + LOAD_GRACE)
+        ctx.t_end = time.time()
+        log.info("load finished (locust exit code %s)", code)
+    finally:
+        ctx.timeline.stop()
+        runner.stop()
+        if ctx.t_end is None and ctx.t0 is not None:
+            ctx.t_end = time.time()
+
+
+def _acknowledged(ctx: RunContext) -> list[str]:
+    path = ctx.run_dir / "load-stats.jsonl"
+    if not path.exists():
+        return []
+    return list(load_stats(path).acknowledged_booking_ids())
+
+
+def _grade_and_write(ctx: RunContext) -> dict[str, Any]:
+    stats_path = ctx.run_dir / "load-stats.jsonl"
+    if ctx.t0 is None or not stats_path.exists():
+        raise LoadError(f"the load never started; see {ctx.run_dir / 'logs'}")
+    assert ctx.t_end is not None and ctx.timeline is not None
+    result = grade_run(
+        ctx.experiment,
+        load_stats(stats_path),
+        t0=ctx.t0,
+        t_end=ctx.t_end,
+        integrity=ctx.integrity,
+        fault_events=ctx.timeline.events,
+        aborted=ctx.aborted,
+    )
+    result["results_dir"] = str(ctx.run_dir)
+    result["stack"] = ctx.stack.describe() if ctx.stack else {}
+    write_json(ctx.run_dir / "verdict.json", result)
+    return result
+
+
+__all__ = ["HarnessError", "RunContext", "run_experiment"]
