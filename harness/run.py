@@ -129,7 +129,7 @@ def _acknowledged(ctx: RunContext) -> list[str]:
     path = ctx.run_dir / "load-stats.jsonl"
     if not path.exists():
         return []
-    return list(load_stats(path).acknowledged_booking_ids())
+    return sorted(load_stats(path).acknowledged_booking_ids)
 
 
 def _grade_and_write(ctx: RunContext) -> dict[str, Any]:

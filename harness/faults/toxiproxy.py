@@ -60,7 +60,8 @@ class ToxiproxyClient:
     def version(self) -> str:
         """The server's version string."""
         return self._call(
-            "read its version", lambda _: _checked(APIConsumer.get("/version")).json()["version"]
+            "read its version",
+            lambda _: str(_checked(APIConsumer.get("/version")).json()["version"]),
         )
 
     def create_proxy(self, name: str, listen: str, upstream: str) -> str:

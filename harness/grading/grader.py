@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from harness.experiment.model import SLI, Experiment
@@ -27,14 +28,18 @@ def window_counts(
     stats: LoadStats, start: float, end: float, endpoint: str | None = None
 ) -> WindowCounts:
     """Counts between two wall-clock times, for one endpoint or all."""
-    agg = stats.window(start, end, endpoint)
-    bookings = stats.window(start, end, None)
+    # The recorder files requests under the whole second they started in. A second
+    # belongs to the window holding its midpoint, so adjacent phases share none and
+    # together cover every second.
+    first, last = math.ceil(start - 0.5), math.ceil(end - 0.5)
+    agg = stats.window(first, last, endpoint)
+    bookings = stats.booking_window(first, last)
     return WindowCounts(
         seconds=max(end - start, 0.0),
         requests=agg.count,
-        outcomes=dict(agg.outcomes),
-        booking_attempts=bookings.booking_attempts,
-        bookings_completed=bookings.bookings_completed,
+        outcomes={outcome.value: n for outcome, n in agg.outcomes.items()},
+        booking_attempts=bookings.attempts,
+        bookings_completed=bookings.completed,
         latency_ms=agg.percentile if agg.count else (lambda _p: None),
     )
 
