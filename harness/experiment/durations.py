@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -14,17 +16,20 @@ def parse_duration(value: object) -> float:
     """Seconds as a float; raises ValueError saying what is accepted."""
     if isinstance(value, bool):
         raise ValueError(f"expected a duration ({ACCEPTED}), got {value!r}")
+    seconds: float | None = None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         text = value.strip().replace(" ", "")
         if text and _PART.sub("", text) == "":
-            return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
-        try:
-            return float(text)
-        except ValueError:
-            pass
-    raise ValueError(f"expected a duration ({ACCEPTED}), got {value!r}")
+            seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
+        else:
+            with contextlib.suppress(ValueError):
+                seconds = float(text)
+    # float() also reads "nan" and "inf" (and YAML has .nan, .inf): no duration is either.
+    if seconds is None or not math.isfinite(seconds):
+        raise ValueError(f"expected a duration ({ACCEPTED}), got {value!r}")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

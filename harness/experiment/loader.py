@@ -65,7 +65,9 @@ def _problem_from(doc: Document, err: Any) -> Problem:
         return doc.problem(path, "required key is missing", at_key=True)
     message = str(err["msg"]).removeprefix("Value error, ")
     if path in doc.values and "input" in err and not isinstance(err["input"], (dict, list)):
-        message += f" (got {err['input']!r})"
+        got = f"got {err['input']!r}"
+        if got not in message:  # our own validators already name the bad value
+            message += f" ({got})"
     return doc.problem(path, message)
 
 
@@ -74,8 +76,7 @@ def _unknown_key_message(path: KeyPath) -> str:
     key = str(path[-1])
     message = f"unknown key {key!r}"
     close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
-    if close:
-        message += f"; did you mean {close[0]!r}?"
+    message += f"; did you mean {close[0]!r}?" if close else "."
     if accepted:
         message += f" Accepted keys: {', '.join(accepted)}"
     return message

@@ -89,13 +89,33 @@ class _Walker:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
+        return self._construct(node, path)
+
+    def _construct(self, node: yaml.Node, path: KeyPath) -> Any:
+        # A tag with no safe constructor (``!foo``) or a value its tag rejects
+        # (``!!int abc``) is reported at the node and the walk goes on, so the file's
+        # other problems are found too.
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            reason = getattr(exc, "problem", None) or str(exc)
+            pos = _mark(node)
+            self.problems.append(
+                Problem(
+                    self.doc.file,
+                    pos.line,
+                    pos.column,
+                    dotted(path),
+                    f"cannot read this value: {reason}; use plain YAML scalars, lists and mappings",
+                )
+            )
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         self.constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.constructor.construct_object(key_node, deep=True)
+            key = self._construct(key_node, (*path, "?"))
             if not isinstance(key, str):
                 key = str(key)
             child = (*path, key)
@@ -117,21 +137,24 @@ class _Walker:
         return out
 
 
+def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
+    """A PyYAML error as a Problem, at its mark when it has one."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        reason = exc.problem or str(exc)
+        return Problem(file, line, column, "", f"YAML syntax error: {reason}")
+    return Problem(file, None, None, "", f"YAML error: {exc}")
+
+
 def parse_text(text: str, file: str) -> Document:
     """Parse YAML text into a :class:`Document`; syntax errors become ExperimentError."""
     doc = Document(file=file, data=None)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        reason = exc.problem or str(exc)
-        raise ExperimentError(
-            [Problem(file, line, column, "", f"YAML syntax error: {reason}")]
-        ) from exc
     except yaml.YAMLError as exc:
-        raise ExperimentError([Problem(file, None, None, "", f"YAML error: {exc}")]) from exc
+        raise ExperimentError([_yaml_problem(file, exc)]) from exc
     if node is None:
         raise ExperimentError(
             [Problem(file, 1, 1, "", "the file is empty; an experiment is a YAML mapping")]
@@ -139,8 +162,8 @@ def parse_text(text: str, file: str) -> Document:
     walker = _Walker(doc)
     try:
         doc.data = walker.walk(node, ())
-    except yaml.YAMLError as exc:
-        raise ExperimentError([Problem(file, None, None, "", f"YAML error: {exc}")]) from exc
+    except yaml.YAMLError as exc:  # e.g. a merge key (<<) whose value is not a mapping
+        raise ExperimentError([_yaml_problem(file, exc)]) from exc
     if walker.problems:
         raise ExperimentError(walker.problems)
     return doc
