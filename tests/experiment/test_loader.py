@@ -1,0 +1,438 @@
+"""Loading experiments: what is accepted, and errors that point at the exact spot."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from harness.errors import ExperimentError, Problem
+from harness.experiment.loader import load_experiment, load_experiment_text
+from harness.experiment.model import SLI, Experiment, Stream, ToxicType, default_objectives
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A valid experiment, one minute long; tests append or change lines of it.
+BASE = """\
+name: probe
+description: Does a probe pass?
+load:
+  stages:
+    - {duration: 60s, users: 5, spawn_rate: 5}
+"""
+
+
+def load(text: str) -> Experiment:
+    return load_experiment_text(textwrap.dedent(text), "probe.yaml")
+
+
+def problems_of(text: str) -> list[Problem]:
+    with pytest.raises(ExperimentError) as caught:
+        load(text)
+    assert str(caught.value) == "\n".join(str(p) for p in caught.value.problems)
+    return caught.value.problems
+
+
+def only_problem(text: str) -> Problem:
+    found = problems_of(text)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def column_of(text: str, line: int, fragment: str) -> int:
+    """1-based column where ``fragment`` starts on ``line`` of ``text``."""
+    return textwrap.dedent(text).splitlines()[line - 1].index(fragment) + 1
+
+
+def with_faults(*faults: str) -> str:
+    return BASE + "faults:\n" + "".join(f"  - {{{fault}}}\n" for fault in faults)
+
+
+# --- what is accepted ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "experiments").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_shipped_experiment_validates(path: Path) -> None:
+    experiment = load_experiment(path)
+
+    assert experiment.load.duration > 0
+    for fault in experiment.faults:
+        assert fault.end <= experiment.load.duration
+
+
+def test_objectives_default_to_the_post_mortem_slo_table() -> None:
+    table = {(o.sli, o.min, o.max) for o in load(BASE).objectives}
+
+    assert table == {
+        (SLI.availability, 99.9, None),
+        (SLI.latency_p95, None, 500),
+        (SLI.error_rate, None, 0.1),
+        (SLI.successful_bookings, 99.5, None),
+    }
+    assert [o.target_text for o in default_objectives()] == [
+        ">= 99.9 %",
+        "< 500 ms",
+        "< 0.1 %",
+        ">= 99.5 %",
+    ]
+
+
+def test_a_minimal_experiment_gets_typed_values_and_defaults() -> None:
+    experiment = load(
+        with_faults(
+            "name: slow, type: latency, at: 10s, duration: 0.5m, attributes: {latency: 150}"
+        )
+    )
+
+    fault = experiment.faults[0]
+    assert fault.type is ToxicType.latency
+    assert fault.stream is Stream.downstream
+    assert fault.proxy == "postgres"
+    assert fault.toxicity == 1.0
+    assert (fault.at, fault.end) == (10.0, 40.0)
+    assert fault.attributes == {"latency": 150}
+    assert experiment.load.stages[0].spawn_rate == 5.0
+    assert experiment.stack.booking.pool_size == 100
+
+
+def test_loaded_experiment_is_frozen() -> None:
+    experiment = load(BASE)
+
+    with pytest.raises(pydantic.ValidationError):
+        experiment.name = "other"  # type: ignore[misc]
+
+
+def test_description_is_folded_onto_one_line() -> None:
+    experiment = load(
+        BASE.replace("description: Does a probe pass?", "description: >\n  Does a probe\n  pass?")
+    )
+
+    assert experiment.description == "Does a probe pass?"
+
+
+def test_unnamed_faults_are_labelled_by_proxy_type_and_stream() -> None:
+    experiment = load(with_faults("type: timeout, stream: upstream, at: 1s, duration: 2s"))
+
+    assert experiment.faults[0].label == "postgres-timeout-upstream"
+
+
+def test_fault_ending_exactly_at_the_end_of_load_is_accepted() -> None:
+    experiment = load(with_faults("type: latency, at: 50s, duration: 10s"))
+
+    assert experiment.faults[0].end == experiment.load.duration
+
+
+def test_faults_that_only_touch_do_not_overlap() -> None:
+    experiment = load(
+        with_faults(
+            "name: a, type: latency, at: 1s, duration: 10s",
+            "name: b, type: latency, at: 11s, duration: 10s",
+        )
+    )
+
+    assert [f.label for f in experiment.faults] == ["a", "b"]
+
+
+def test_same_toxic_type_on_different_streams_may_overlap() -> None:
+    experiment = load(
+        with_faults(
+            "name: down-slow, type: latency, stream: downstream, at: 1s, duration: 20s",
+            "name: up-slow, type: latency, stream: upstream, at: 10s, duration: 20s",
+        )
+    )
+
+    assert len(experiment.faults) == 2
+
+
+def test_different_toxic_types_on_one_stream_may_overlap() -> None:
+    experiment = load(
+        with_faults(
+            "name: slow, type: latency, at: 1s, duration: 20s",
+            "name: gone, type: down, at: 10s, duration: 5s",
+        )
+    )
+
+    assert len(experiment.faults) == 2
+
+
+# --- where problems are reported ----------------------------------------------------
+
+
+def test_yaml_syntax_error_names_line_and_column() -> None:
+    problem = only_problem("name: probe\ndescription: [unclosed\nload: {}\n")
+
+    assert (problem.file, problem.line, problem.column) == ("probe.yaml", 3, 5)
+    assert problem.message.startswith("YAML syntax error")
+
+
+def test_duplicate_key_names_the_line_of_both() -> None:
+    problem = only_problem(BASE + "stack:\n  booking:\n    seats: 100\n    seats: 200\n")
+
+    assert (problem.key, problem.line, problem.column) == ("stack.booking.seats", 9, 5)
+    assert "first defined on line 8" in problem.message
+
+
+def test_unknown_key_suggests_the_closest_and_lists_the_accepted() -> None:
+    text = with_faults("type: latency, at: 1s, duration: 2s, atributes: {}")
+    problem = only_problem(text)
+
+    assert problem.key == "faults[0].atributes"
+    assert (problem.line, problem.column) == (7, column_of(text, 7, "atributes"))
+    assert "did you mean 'attributes'?" in problem.message
+    assert "Accepted keys: name, proxy, type, at, duration, stream" in problem.message
+
+
+def test_unknown_key_with_nothing_close_still_lists_the_accepted() -> None:
+    problem = only_problem(BASE + "zzz: 1\n")
+
+    assert (problem.key, problem.line, problem.column) == ("zzz", 6, 1)
+    assert problem.message.startswith("unknown key 'zzz'. Accepted keys: ")
+    assert "Accepted keys: name, description, stack, load, faults, objectives" in problem.message
+
+
+def test_wrong_type_names_the_value_and_what_is_accepted() -> None:
+    text = BASE.replace("users: 5", "users: many")
+    problem = only_problem(text)
+
+    assert problem.key == "load.stages[0].users"
+    assert (problem.line, problem.column) == (5, column_of(text, 5, "many"))
+    assert "valid integer" in problem.message
+    assert "'many'" in problem.message
+
+
+@pytest.mark.parametrize("bad", ["0", "0s", "-5", "0ms"])
+def test_stage_duration_must_be_positive(bad: str) -> None:
+    problem = only_problem(BASE.replace("duration: 60s", f"duration: {bad}"))
+
+    assert (problem.key, problem.line) == ("load.stages[0].duration", 5)
+    assert "greater than 0" in problem.message
+
+
+def test_fault_duration_must_be_positive() -> None:
+    problem = only_problem(with_faults("type: latency, at: 1s, duration: 0s"))
+
+    assert (problem.key, problem.line) == ("faults[0].duration", 7)
+    assert "greater than 0" in problem.message
+
+
+def test_unreadable_duration_says_which_forms_are_accepted() -> None:
+    problem = only_problem(with_faults("type: latency, at: ten seconds, duration: 1s"))
+
+    assert problem.key == "faults[0].at"
+    assert '"1m30s"' in problem.message
+    assert problem.message.count("got") == 1
+
+
+def test_toxicity_above_one_is_refused() -> None:
+    problem = only_problem(with_faults("type: latency, at: 1s, duration: 2s, toxicity: 1.5"))
+
+    assert (problem.key, problem.line) == ("faults[0].toxicity", 7)
+    assert "less than or equal to 1" in problem.message
+    assert "1.5" in problem.message
+
+
+@pytest.mark.parametrize(("sli", "side"), [("availability", "min"), ("error_rate", "max")])
+def test_percentage_objective_above_100_is_refused(sli: str, side: str) -> None:
+    problem = only_problem(BASE + f"objectives:\n  - {{sli: {sli}, {side}: 100.5}}\n")
+
+    assert (problem.key, problem.line) == (f"objectives[0].{side}", 7)
+    assert "accepted 0 to 100" in problem.message
+
+
+def test_latency_objective_may_exceed_100() -> None:
+    experiment = load(BASE + "objectives:\n  - {sli: latency_p95, max: 800}\n")
+
+    assert experiment.objectives[0].bound == 800
+
+
+def test_objective_needs_exactly_one_bound() -> None:
+    problem = only_problem(BASE + "objectives:\n  - {sli: availability, min: 1, max: 2}\n")
+
+    assert (problem.key, problem.line) == ("objectives[0]", 7)
+    assert "exactly one of min or max" in problem.message
+
+
+def test_unknown_proxy_lists_the_stacks_proxies() -> None:
+    text = with_faults("type: latency, proxy: redis, at: 1s, duration: 2s")
+    problem = only_problem(text)
+
+    assert problem.key == "faults[0].proxy"
+    assert (problem.line, problem.column) == (7, column_of(text, 7, "redis"))
+    assert "unknown proxy 'redis'" in problem.message
+    assert "postgres" in problem.message
+
+
+def test_unknown_toxic_type_lists_the_toxic_types() -> None:
+    text = with_faults("type: latncy, at: 1s, duration: 2s")
+    problem = only_problem(text)
+
+    assert problem.key == "faults[0].type"
+    assert (problem.line, problem.column) == (7, column_of(text, 7, "latncy"))
+    for accepted in ("'latency'", "'timeout'", "'reset_peer'", "'down'"):
+        assert accepted in problem.message
+
+
+def test_unknown_attribute_lists_the_toxics_attributes() -> None:
+    problem = only_problem(
+        with_faults("type: latency, at: 1s, duration: 2s, attributes: {latency: 5, delay: 9}")
+    )
+
+    assert problem.key == "faults[0].attributes.delay"
+    assert problem.line == 7
+    assert "accepted: jitter, latency" in problem.message
+
+
+def test_toxic_attribute_must_not_be_negative() -> None:
+    problem = only_problem(
+        with_faults("type: latency, at: 1s, duration: 2s, attributes: {latency: -5}")
+    )
+
+    assert problem.key == "faults[0].attributes.latency"
+    assert "must not be negative" in problem.message
+
+
+def test_fault_past_the_end_of_the_run_says_both_times() -> None:
+    problem = only_problem(with_faults("type: latency, at: 50s, duration: 20s"))
+
+    assert (problem.key, problem.line) == ("faults[0].duration", 7)
+    assert "ends at 1m10s" in problem.message
+    assert "load ends at 1m" in problem.message
+
+
+def test_overlapping_faults_on_one_proxy_type_and_stream_are_refused() -> None:
+    problem = only_problem(
+        with_faults(
+            "name: a, type: latency, at: 1s, duration: 20s",
+            "name: b, type: latency, at: 10s, duration: 20s",
+        )
+    )
+
+    assert (problem.key, problem.line) == ("faults[1].at", 8)
+    assert "overlaps faults[0] (a, 1s-21s)" in problem.message
+
+
+def test_down_faults_overlap_whatever_their_stream() -> None:
+    problem = only_problem(
+        with_faults(
+            "name: a, type: down, at: 1s, duration: 10s",
+            "name: b, type: down, stream: upstream, at: 5s, duration: 10s",
+        )
+    )
+
+    assert problem.key == "faults[1].at"
+
+
+def test_duplicate_fault_names_point_at_the_second() -> None:
+    problem = only_problem(
+        with_faults(
+            "name: a, type: latency, at: 1s, duration: 2s",
+            "name: a, type: timeout, at: 1s, duration: 2s",
+        )
+    )
+
+    assert (problem.key, problem.line) == ("faults[1].name", 8)
+    assert "already used by faults[0]" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        (BASE.replace("name: probe\n", ""), "name", 1),
+        (BASE.replace("description: Does a probe pass?\n", ""), "description", 1),
+        ("name: probe\ndescription: d\n", "load", 1),
+        ("name: probe\ndescription: d\nload:\n  seed: 3\n", "load.stages", 4),
+    ],
+)
+def test_missing_required_key_is_named(text: str, key: str, line: int) -> None:
+    problem = only_problem(text)
+
+    assert (problem.key, problem.line) == (key, line)
+    assert problem.message == "required key is missing"
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
+def test_empty_file_is_refused(text: str) -> None:
+    problem = only_problem(text)
+
+    assert (problem.line, problem.key) == (1, "")
+    assert "empty" in problem.message
+
+
+@pytest.mark.parametrize(("text", "kind"), [("- a\n- b\n", "list"), ("hello\n", "str")])
+def test_top_level_must_be_a_mapping(text: str, kind: str) -> None:
+    problem = only_problem(text)
+
+    assert problem.line == 1
+    assert f"an experiment is a YAML mapping, got a {kind}" in problem.message
+
+
+@pytest.mark.parametrize("tagged", ["!!int abc", "!foo bar"])
+def test_values_yaml_cannot_construct_are_located(tagged: str) -> None:
+    problem = only_problem(BASE.replace("name: probe", f"name: {tagged}"))
+
+    assert (problem.key, problem.line, problem.column) == ("name", 1, 7)
+    assert "cannot read this value" in problem.message
+
+
+def test_every_model_problem_is_reported_together() -> None:
+    text = BASE.replace("users: 5", "users: -1") + textwrap.dedent("""\
+        bogus: 1
+        faults:
+          - {type: latency, at: 1s, duration: 2s, toxicity: 2}
+        objectives:
+          - {sli: availability}
+        """)
+
+    found = {(p.key, p.line) for p in problems_of(text)}
+
+    assert found == {
+        ("load.stages[0].users", 5),
+        ("bogus", 6),
+        ("faults[0].toxicity", 8),
+        ("objectives[0]", 10),
+    }
+
+
+def test_every_cross_field_problem_is_reported_together() -> None:
+    text = (
+        with_faults(
+            "name: a, type: latency, proxy: redis, at: 1s, duration: 2s",
+            "name: b, type: latency, at: 50s, duration: 30s, attributes: {rate: 1}",
+            "name: b, type: latency, at: 55s, duration: 1s",
+        )
+        + "objectives:\n  - {sli: successful_bookings, min: 101}\n"
+    )
+
+    found = {p.key for p in problems_of(text)}
+
+    assert found == {
+        "faults[0].proxy",
+        "faults[1].attributes.rate",
+        "faults[1].duration",
+        "faults[2].name",
+        "faults[2].at",
+        "objectives[0].min",
+    }
+
+
+def test_problems_print_as_file_line_column_key_message() -> None:
+    text = with_faults("type: latency, at: 1s, duration: 2s, toxicity: 1.5")
+    problem = only_problem(text)
+
+    column = column_of(text, 7, "1.5")
+    assert str(problem).startswith(f"probe.yaml:7:{column}: faults[0].toxicity: ")
+
+
+def test_unreadable_file_is_an_experiment_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment(missing)
+
+    (problem,) = caught.value.problems
+    assert problem.file == str(missing)
+    assert "cannot read the file" in problem.message
