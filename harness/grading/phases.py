@@ -34,12 +34,14 @@ def plan_phases(experiment: Experiment, run_length: float | None = None) -> list
     """The whole run, the baseline before the first fault, each fault, and recovery."""
     length = experiment.load.duration if run_length is None else run_length
     phases = [Phase(RUN, 0.0, length)]
-    faults = sorted(experiment.faults, key=lambda f: f.at)
+    # A run stopped early (aborted) is shorter than its plan: a fault window is cut at
+    # the stop, and a fault that was due after it never happened.
+    faults = sorted((f for f in experiment.faults if f.at < length), key=lambda f: f.at)
     if not faults:
         return phases
     if faults[0].at > 0:
         phases.append(Phase(BASELINE, 0.0, faults[0].at))
-    phases += [Phase(f"fault:{f.label}", f.at, f.end) for f in faults]
+    phases += [Phase(f"fault:{f.label}", f.at, min(f.end, length)) for f in faults]
     last_end = max(f.end for f in faults)
     if length > last_end:
         phases.append(Phase(RECOVERY, last_end, length))
