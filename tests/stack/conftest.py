@@ -62,6 +62,18 @@ def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADL
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="session")
+def pick_port() -> Callable[[], int]:
+    """``pick_port()``: a free loopback port (test modules cannot import conftest)."""
+    return free_port
+
+
+@pytest.fixture(scope="session")
+def poll() -> Callable[..., None]:
+    """``poll(condition, what, deadline=30)``: wait until a condition holds, else fail."""
+    return wait_until
+
+
 @dataclass(frozen=True)
 class Postgres:
     """A running PostgreSQL server on 127.0.0.1."""
@@ -142,6 +154,19 @@ def booking_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def run_booking() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_booking(*args, env=None)``: run ``python -m booking ARGS`` to completion."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            booking_command(*args), env=booking_env(env), capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+
+    return run
+
+
 _database_names = itertools.count(1)
 
 
@@ -212,6 +237,14 @@ class Service:
         except OSError:
             return False
 
+    def metric(self, series: str) -> float:
+        """The value of one exact series (name plus labels) from ``/metrics``."""
+        for line in self.get("/metrics").body.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == series:
+                return float(value)
+        raise AssertionError(f"{series} is not in the metrics of {self.base_url}")
+
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM the service and wait for it to exit; returns its exit code."""
         if self.process.poll() is None:
@@ -244,13 +277,18 @@ class ServiceLauncher:
         self._count = itertools.count(1)
 
     def start(
-        self, database_url: str, *flags: str, env: dict[str, str] | None = None, ready: bool = True
+        self,
+        database_url: str | None,
+        *flags: str,
+        env: dict[str, str] | None = None,
+        ready: bool = True,
     ) -> Service:
         """Start one replica; returns once liveness (and, if ``ready``, readiness) is 200."""
         port = free_port()
         log_path = self._log_dir / f"service-{next(self._count)}-port-{port}.log"
-        argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--database-url",
-                database_url, *flags]  # fmt: skip
+        argv = ["serve", "--host", "127.0.0.1", "--port", str(port), *flags]
+        if database_url is not None:  # None: the test sets BOOKING_DATABASE_URL instead
+            argv += ["--database-url", database_url]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 booking_command(*argv), env=booking_env(env), stdout=log, stderr=log
@@ -277,7 +315,7 @@ def start_service(launcher: ServiceLauncher) -> Iterator[Callable[..., Service]]
     """``start_service(url, *flags, env=None, ready=True)``: replicas stopped after the test."""
     services: list[Service] = []
 
-    def start(database_url: str, *flags: str, **options: Any) -> Service:
+    def start(database_url: str | None, *flags: str, **options: Any) -> Service:
         service = launcher.start(database_url, *flags, **options)
         services.append(service)
         return service

@@ -214,29 +214,20 @@ def test_unknown_route_is_json_404(service: Service) -> None:
 
 def test_metrics_expose_pool_gauges_and_request_counts(service: Service) -> None:
     served = 'booking_http_requests_total{route="/events",status="200"}'
-    before = _metric(service.get("/metrics").body, served)
+    before = service.metric(served)
     service.get("/events")
     reply = service.get("/metrics")
     assert reply.status == 200
     assert reply.headers["Content-Type"].startswith("text/plain")
     text = reply.body
-    assert _metric(text, served) == before + 1
-    assert _metric(text, "booking_db_pool_size") == 5
-    assert _metric(text, "booking_db_pool_connections_in_use") == 0
-    assert _metric(text, "booking_db_pool_connections_idle") >= 1
-    assert _metric(text, "booking_db_pool_requests_waiting") == 0
-    assert _metric(text, "booking_db_pool_acquire_timeouts_total") == 0
-    assert _metric(text, 'booking_info{replica="api-1"}') == 1
+    assert service.metric(served) == before + 1
+    assert service.metric("booking_db_pool_size") == 5
+    assert service.metric("booking_db_pool_connections_in_use") == 0
+    assert service.metric("booking_db_pool_connections_idle") >= 1
+    assert service.metric("booking_db_pool_requests_waiting") == 0
+    assert service.metric("booking_db_pool_acquire_timeouts_total") == 0
+    assert service.metric('booking_info{replica="api-1"}') == 1
     assert 'booking_http_request_duration_seconds_bucket{le="0.5",route="/events"}' in text
-
-
-def _metric(text: str, series: str) -> float:
-    """The value of one exact series (name plus labels) in a text exposition."""
-    for line in text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name == series:
-            return float(value)
-    raise AssertionError(f"{series} not in the metrics")
 
 
 def _section(service: Service, name: str) -> dict:

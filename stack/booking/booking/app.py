@@ -32,6 +32,26 @@ METRICS_KEY = web.AppKey("metrics", Metrics)
 REPLICA_KEY = web.AppKey("replica", str)
 
 
+class ReadinessLog:
+    """Logs readiness only when it flips, so a probe every second does not flood the log."""
+
+    def __init__(self) -> None:
+        self._ready: bool | None = None
+
+    def record(self, ready: bool, reason: str = "") -> None:
+        """Note the outcome of one probe; log it if it differs from the previous one."""
+        if ready == self._ready:
+            return
+        self._ready = ready
+        if ready:
+            logger.info("ready: the database answers")
+        else:
+            logger.warning("not ready: %s", reason)
+
+
+READINESS_KEY = web.AppKey("readiness", ReadinessLog)
+
+
 def build_app(
     database: Database, metrics: Metrics, replica: str, hold_ttl: float
 ) -> web.Application:
@@ -41,6 +61,7 @@ def build_app(
     app[STORE_KEY] = Store(database, hold_ttl)
     app[METRICS_KEY] = metrics
     app[REPLICA_KEY] = replica
+    app[READINESS_KEY] = ReadinessLog()
     app.add_routes(
         [
             web.get("/health/live", live),
@@ -102,10 +123,12 @@ async def ready(request: web.Request) -> web.Response:
     else:
         error = probe.exception()
         if error is None:
+            request.app[READINESS_KEY].record(True)
             return web.json_response({"status": "ready", "replica": replica})
         if not isinstance(error, DatabaseUnavailable):
             raise error
         reason = error.message
+    request.app[READINESS_KEY].record(False, reason)
     payload = {"status": "unavailable", "reason": reason, "replica": replica}
     return web.json_response(payload, status=503, headers={"Retry-After": "1"})
 

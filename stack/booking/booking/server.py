@@ -17,8 +17,8 @@ logger = logging.getLogger(__name__)
 
 # In-flight requests get this long to finish on shutdown; with the pool's close
 # timeout the whole stop stays within about two seconds.
-SHUTDOWN_GRACE = 0.8
-POOL_CLOSE_TIMEOUT = 0.8
+SHUTDOWN_GRACE = 0.5
+POOL_CLOSE_TIMEOUT = 0.5
 
 
 class ServeError(RuntimeError):
