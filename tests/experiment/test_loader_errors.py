@@ -11,8 +11,6 @@ from harness.errors import ExperimentError, Problem
 from harness.experiment.loader import load_experiment, load_experiment_text
 from harness.experiment.model import Experiment
 
-REPO = Path(__file__).resolve().parents[2]
-
 # A valid experiment, one minute long; tests append or change lines of it.
 BASE = """\
 name: probe
