@@ -74,12 +74,18 @@ class FaultTimeline:
     def _run(self) -> None:
         for offset, action, fault in self._schedule():
             delay = self._t0 + offset - time.time()
-            if delay > 0 and self._stop.wait(delay):
+            if self._stop.wait(max(delay, 0.0)):
                 return
-            if action == "apply":
-                self._apply(fault)
-            else:
-                self._remove(fault)
+            try:
+                if action == "apply":
+                    self._apply(fault)
+                else:
+                    self._remove(fault)
+            except Exception as exc:
+                # The schedule must go on whatever one step raised; stop() still rolls
+                # back everything that was applied.
+                log.exception("fault %s: %s failed unexpectedly", fault.label, action)
+                self._record(fault, action, ok=False, detail=f"unexpected error: {exc!r}")
 
     def _apply(self, fault: Fault) -> None:
         try:
