@@ -158,3 +158,17 @@ def test_service_started_without_database_becomes_ready_and_recovers_from_a_cut(
         poll(lambda: service.answers("/events", 200), "bookings served again")
     finally:
         relay.cut()
+
+
+def test_unexpected_database_error_is_a_json_500_and_frees_the_connection(
+    start_service: Callable[..., Service], make_database: Callable[..., str]
+) -> None:
+    url = make_database("--sections", "floor:10:15000")
+    service = start_service(url, "--pool-size", "1")
+    with psycopg.connect(url) as conn:  # schema drift: a bug, not an outage
+        conn.execute("ALTER TABLE events RENAME COLUMN name TO title")
+
+    reply = service.get("/events")
+    assert (reply.status, reply.body) == (500, {"error": "internal_error"})
+    assert "UndefinedColumn" in service.log()
+    assert service.get("/events/1/availability").status == 200  # the only connection is back

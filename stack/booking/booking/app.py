@@ -147,13 +147,14 @@ async def metrics_page(request: web.Request) -> web.Response:
 async def list_events(request: web.Request) -> web.Response:
     """Every event on sale."""
     events = await request.app[STORE_KEY].list_events()
-    return web.json_response({"events": events})
+    return web.json_response({"events": [event.as_json() for event in events]})
 
 
 async def availability(request: web.Request) -> web.Response:
     """Free, held and sold seats per section of one event."""
     event_id = _event_id(request)
-    return web.json_response(await request.app[STORE_KEY].availability(event_id))
+    seats = await request.app[STORE_KEY].availability(event_id)
+    return web.json_response(seats.as_json())
 
 
 async def create_hold(request: web.Request) -> web.Response:

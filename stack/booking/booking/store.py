@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import class_row
 
 from booking.db import Database
 from booking.errors import Conflict, NotFound
+from booking.model import Availability, Booking, Event, Hold, Purchase, SectionAvailability
 
 logger = logging.getLogger(__name__)
 
@@ -54,57 +53,6 @@ GROUP BY section ORDER BY max(price_cents) DESC, section
 """
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Seats set aside for one buyer until ``expires_at``."""
-
-    hold_id: uuid.UUID
-    event_id: int
-    section: str
-    seat_ids: list[int]
-    expires_at: datetime
-
-    def as_json(self) -> dict[str, Any]:
-        """The hold as the API shows it."""
-        return {
-            "hold_id": str(self.hold_id),
-            "event_id": self.event_id,
-            "section": self.section,
-            "seat_ids": self.seat_ids,
-            "expires_at": self.expires_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class Booking:
-    """A confirmed purchase of a hold's seats."""
-
-    booking_id: uuid.UUID
-    hold_id: uuid.UUID
-    event_id: int
-    seat_ids: list[int]
-    created_at: datetime
-
-    def as_json(self) -> dict[str, Any]:
-        """The booking as the API shows it."""
-        return {
-            "booking_id": str(self.booking_id),
-            "hold_id": str(self.hold_id),
-            "event_id": self.event_id,
-            "seat_ids": self.seat_ids,
-            "status": "confirmed",
-            "created_at": self.created_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class Purchase:
-    """The outcome of a purchase: the booking, and whether it was made just now."""
-
-    booking: Booking
-    created: bool
-
-
 class Store:
     """The service's operations on the booking database."""
 
@@ -112,29 +60,24 @@ class Store:
         self._db = database
         self._hold_ttl = hold_ttl
 
-    async def list_events(self) -> list[dict[str, Any]]:
+    async def list_events(self) -> list[Event]:
         """Every event, soonest first."""
         async with self._db.transaction() as conn:
-            cur = conn.cursor(row_factory=dict_row)
+            cur = conn.cursor(row_factory=class_row(Event))
             await cur.execute(
                 "SELECT id, name, starts_at, capacity FROM events ORDER BY starts_at, id"
             )
-            rows = await cur.fetchall()
-        return [{**row, "starts_at": row["starts_at"].isoformat()} for row in rows]
+            return await cur.fetchall()
 
-    async def availability(self, event_id: int) -> dict[str, Any]:
+    async def availability(self, event_id: int) -> Availability:
         """Free, held and sold seats per section; a lapsed hold's seats count as free."""
         async with self._db.transaction() as conn:
-            cur = conn.cursor(row_factory=dict_row)
+            cur = conn.cursor(row_factory=class_row(SectionAvailability))
             await cur.execute(_AVAILABILITY, (event_id,))
             sections = await cur.fetchall()
             if not sections and not await _event_exists(conn, event_id):
                 raise NotFound("event_not_found", f"no event {event_id}", event_id=event_id)
-        return {
-            "event_id": event_id,
-            "free": sum(section["free"] for section in sections),
-            "sections": sections,
-        }
+        return Availability(event_id, sections)
 
     async def create_hold(self, event_id: int, section: str, quantity: int) -> Hold:
         """Set aside ``quantity`` seats of one section, or raise ``Conflict("sold_out")``."""
@@ -163,8 +106,9 @@ class Store:
         try:
             return await self._purchase_once(hold_id, idempotency_key)
         except psycopg.errors.UniqueViolation:
-            # A concurrent request with the same key (or for the same hold) committed
-            # first; its booking is now visible, so the second pass answers from it.
+            # A concurrent request with the same key, for another hold, committed first
+            # (same-hold races serialize on the hold's row lock instead). Its booking
+            # is visible now, so the second pass answers from it.
             logger.info("purchase of hold %s raced another; answering from the winner", hold_id)
             return await self._purchase_once(hold_id, idempotency_key)
 
