@@ -1,0 +1,142 @@
+"""Wires a `Recorder` into a running Locust process: request events in, JSON Lines out.
+
+Only the Locust process imports this module (through the locustfile): importing Locust
+monkey-patches the process with gevent.
+
+Who does what depends on the process's role:
+
+- local (one process): records requests, samples the user count each second, writes;
+- worker: records requests and sends its completed seconds with every report to the
+  master (``report_to_master``, every 3 s), and everything that is left on stop;
+- master: merges the workers' seconds (``worker_report``), samples the user count and
+  writes. It waits one report interval longer before writing a second, so most workers'
+  lines for it have arrived; later ones are written as extra lines that readers add up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust.env import Environment
+from locust.event import EventHook
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
+
+from harness.load.recorder import (
+    DEFAULT_LAG,
+    JOURNEY_EVENT,
+    WORKER_DATA_KEY,
+    Recorder,
+    append_lines,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def attach(environment: Environment, stats_path: Path, lag: float = DEFAULT_LAG) -> Recorder:
+    """Hook a new recorder on ``environment`` (call it from ``events.init``).
+
+    Also creates ``environment.events.booking_journey`` if it does not exist yet, the event
+    the locustfile fires with ``stage``, ``start_time`` and ``booking_id``.
+    """
+    binding = _Binding(environment, stats_path, lag)
+    binding.install()
+    logger.info("Recording per-second load stats to %s as %s", stats_path, binding.role)
+    return binding.recorder
+
+
+def journey_event(environment: Environment) -> EventHook:
+    """The booking journey event of ``environment``, created on first use."""
+    hook = getattr(environment.events, JOURNEY_EVENT, None)
+    if not isinstance(hook, EventHook):
+        hook = EventHook()  # type: ignore[no-untyped-call]  # Locust leaves it unannotated
+        setattr(environment.events, JOURNEY_EVENT, hook)
+    return hook
+
+
+class _Binding:
+    """The listeners and the once-a-second greenlet of one recorder."""
+
+    def __init__(self, environment: Environment, stats_path: Path, lag: float) -> None:
+        self.environment = environment
+        self.stats_path = stats_path
+        runner = environment.runner
+        if isinstance(runner, MasterRunner):
+            self.role = "master"
+            lag += WORKER_REPORT_INTERVAL + 1.0
+        elif isinstance(runner, WorkerRunner):
+            self.role = "worker"
+        else:
+            self.role = "local"
+        self.recorder = Recorder(lag=lag)
+        self._stopped = False
+        self._ticker: gevent.Greenlet | None = None
+
+    def install(self) -> None:
+        events = self.environment.events
+        if self.role != "master":
+            _listen(events.request, self.recorder.on_request)
+            _listen(journey_event(self.environment), self.recorder.on_journey)
+        if self.role == "worker":
+            _listen(events.report_to_master, self._report)
+            _listen(events.test_start, self._on_test_start)
+            _listen(events.test_stop, self._on_test_stop)
+            return
+        if self.role == "master":
+            _listen(events.worker_report, self._on_worker_report)
+        # `quit` fires after Locust has stopped every user: nothing can be recorded later.
+        _listen(events.quit, self._on_quit)
+        self._ticker = gevent.spawn(self._tick_forever)
+
+    def _on_test_start(self, **_: Any) -> None:
+        self._stopped = False
+
+    def _on_test_stop(self, **_: Any) -> None:
+        self._stopped = True
+
+    def _report(self, data: dict[str, Any], **_: Any) -> None:
+        # After test_stop no request can start any more: send every second, complete or not.
+        lines = self.recorder.drain_all() if self._stopped else self.recorder.drain()
+        data[WORKER_DATA_KEY] = lines
+
+    def _on_worker_report(self, data: dict[str, Any], **_: Any) -> None:
+        self.recorder.merge(data.get(WORKER_DATA_KEY, ()))
+
+    def _tick_forever(self) -> None:
+        while True:
+            # Wake in the middle of each second, far from the boundary, so each second
+            # gets exactly one user count sample.
+            gevent.sleep(_until_mid_second(time.time()))
+            try:
+                self._tick()
+            except Exception:
+                logger.exception("Writing stats to %s failed; next try in 1 s", self.stats_path)
+
+    def _tick(self) -> None:
+        now = time.time()
+        runner = self.environment.runner
+        if runner is not None:
+            self.recorder.sample_users(now, runner.user_count)
+        append_lines(self.stats_path, self.recorder.drain(now))
+
+    def _on_quit(self, **_: Any) -> None:
+        if self._ticker is not None:
+            self._ticker.kill(block=False)
+        try:
+            append_lines(self.stats_path, self.recorder.drain_all())
+        except OSError:
+            logger.exception("Writing the last load stats to %s failed", self.stats_path)
+
+
+def _listen(hook: Any, listener: Callable[..., None]) -> None:
+    # Any: Locust's EventHook methods are unannotated, which mypy --strict rejects.
+    hook.add_listener(listener)
+
+
+def _until_mid_second(now: float) -> float:
+    fraction = now % 1.0
+    return 0.5 - fraction if fraction < 0.5 else 1.5 - fraction
