@@ -222,16 +222,16 @@ class Recorder:
         def due(second: int) -> bool:
             return cutoff is None or second < cutoff
 
-        lines: list[tuple[int, int, Line]] = []
+        lines: list[tuple[int, int, str, Line]] = []
         for key in [k for k in self._requests if due(k[0])]:
-            lines.append((key[0], 0, _request_line(key, self._requests.pop(key))))
+            lines.append((key[0], 0, key[1], _request_line(key, self._requests.pop(key))))
         for second in [s for s in self._bookings if due(s)]:
-            lines.append((second, 1, _booking_line(second, self._bookings.pop(second))))
+            lines.append((second, 1, "", _booking_line(second, self._bookings.pop(second))))
         for second in [s for s in self._users if due(s)]:
             line: Line = {"kind": "users", "t": second, "users": self._users.pop(second)}
-            lines.append((second, 2, line))
-        lines.sort(key=lambda item: (item[0], item[1]))
-        return [line for _, _, line in lines]
+            lines.append((second, 2, "", line))
+        lines.sort(key=lambda item: item[:3])  # by second, kind, endpoint
+        return [item[3] for item in lines]
 
 
 def _request_line(key: tuple[int, str], bucket: _RequestBucket) -> Line:
