@@ -31,13 +31,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def make_config(url: str, tmp_path: Path, *stages: Stage) -> LoadConfig:
+def make_config(url: str, tmp_path: Path, *stages: Stage, timeout: float = 0.5) -> LoadConfig:
     return LoadConfig(
         host=url,
         stages=stages,
         stats_path=tmp_path / "stats" / "load-stats.jsonl",
         think_time=(0.05, 0.2),
-        request_timeout=0.5,
+        request_timeout=timeout,
         seed=7,
     )
 
@@ -52,11 +52,12 @@ def plenty() -> Iterator[FakeBookingService]:
 def test_a_release_run_records_every_step_and_exits_by_itself(tmp_path: Path) -> None:
     # Few seats (sold out within the run), a cached availability page that shows two
     # seats too many (so holds get 409 sold_out), and every 4th purchase answered late.
+    # The timeout leaves room for a busy test machine: only stalled purchases time out.
     state = FakeBookingState(
-        capacity={"floor": 40, "balcony": 40}, stall_every=4, stall_seconds=1.0, stale_free=2
+        capacity={"floor": 40, "balcony": 40}, stall_every=4, stall_seconds=2.0, stale_free=2
     )
     with FakeBookingService(state) as fake:
-        config = make_config(fake.url, tmp_path, Stage(2, 4, 4), Stage(3, 8, 8))
+        config = make_config(fake.url, tmp_path, Stage(2, 4, 4), Stage(3, 8, 8), timeout=1.0)
         started = time.monotonic()
         with LoadRunner(config, tmp_path / "run") as load:
             load.start()
