@@ -36,7 +36,7 @@ from harness.load.stats import HIST_HIGHEST_US, new_histogram
 logger = logging.getLogger(__name__)
 
 DEFAULT_LAG = 2.0
-"""Seconds a second must have been over before it is written."""
+"""How many seconds after a second has ended its lines are written."""
 
 JOURNEY_EVENT = "booking_journey"
 """Name of the event the locustfile fires on ``environment.events`` for booking journeys."""
