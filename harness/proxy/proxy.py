@@ -75,7 +75,7 @@ class Proxy:
             raise internal(f"listen tcp {bound}: {exc}") from exc
         self.listen = bound
         self.enabled = True
-        logger.info("proxy %s: listening on %s, upstream %s", self.name, bound, self.upstream)
+        logger.info("proxy %s: accepting on %s for upstream %s", self.name, bound, self.upstream)
 
     def stop(self) -> None:
         """Close the listener and every open connection; keep the toxics."""
@@ -87,7 +87,7 @@ class Proxy:
             server.close()
         for connection in list(self.connections):
             connection.abort()
-        logger.info("proxy %s: stopped (was listening on %s)", self.name, self.listen)
+        logger.info("proxy %s: stopped accepting on %s", self.name, self.listen)
 
     async def update(self, change: ProxyUpdate) -> None:
         """Apply an update the way Toxiproxy does.

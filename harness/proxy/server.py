@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -84,26 +85,30 @@ class ProxyServer:
         return f"http://{self.host}:{self.api_port}"
 
     async def start(self) -> None:
-        """Populate from the config file (if any), then serve the API.
+        """Bind the API port, populate from the config file (if any), then serve.
 
-        Raises :class:`ConfigError` for a bad config file and :class:`OSError` if the API
-        port cannot be bound; nothing is left running in either case.
+        The API socket is bound first, so the port is known (and logged as
+        ``listening on HOST:PORT``) before anything else, and clients that connect
+        while the config is applied simply wait for their answer. Raises
+        :class:`ConfigError` for a bad config file and :class:`OSError` if the API port
+        cannot be bound; nothing is left running in either case.
         """
-        if self.config is not None:
-            await self._populate_from(self.config)
-        app = build_app(self.collection)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
+        sock = _bind_api(self.host, self.port)
+        self._api_port = int(sock.getsockname()[1])
+        logger.info("listening on %s:%d", self.host, self._api_port)
+        runner = web.AppRunner(build_app(self.collection), access_log=None, handle_signals=False)
         try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
+            if self.config is not None:
+                await self._populate_from(self.config)
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
         except BaseException:
+            sock.close()
             await runner.cleanup()
             self.collection.stop_all()
+            self._api_port = None
             raise
         self._runner = runner
-        self._api_port = _bound_port(runner, self.port)
-        logger.info("listening on %s:%d", self.host, self._api_port)
 
     async def stop(self) -> None:
         """Stop the API and every proxy, closing all connections."""
@@ -140,11 +145,18 @@ class ProxyServer:
         logger.info("populated %d proxies from %s", len(proxies), path)
 
 
-def _bound_port(runner: web.AppRunner, requested: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return requested
+def _bind_api(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class ProxyServerThread:
