@@ -12,6 +12,22 @@ Start one with ``python -m harness.proxy --port 8474`` or, in code::
 
     with ProxyServerThread(port=0) as server:  # from synchronous code
         ...
+
+Known differences from Toxiproxy 2.12, all deliberate:
+
+- A listen address with an empty host binds 127.0.0.1, not every interface.
+- ``/metrics`` is always served, and its byte counters move while connections are
+  open (Toxiproxy adds a connection's bytes when it closes).
+- ``--seed`` works: toxicity rolls, jitter and slicer sizes come from one seeded
+  ``random.Random`` per server.
+- ``--config`` that cannot be read or applied stops start-up (exit 1) instead of
+  being logged and ignored.
+- Inputs that crash Toxiproxy (a negative bandwidth ``rate``, a slicer with zero
+  ``size_variation``) stall or slice in one-byte pieces instead.
+- A latency toxic interrupted by a chain change keeps the rest of its delay for the
+  chunk it holds (Toxiproxy lets that one chunk through at once).
+- Logs are text lines on stderr, not JSON on stdout; host names other than
+  ``localhost`` are resolved with the system resolver.
 """
 
 from harness.proxy.server import ConfigError, ProxyServer, ProxyServerThread

@@ -96,7 +96,13 @@ class ProxyServer:
         sock = _bind_api(self.host, self.port)
         self._api_port = int(sock.getsockname()[1])
         logger.info("listening on %s:%d", self.host, self._api_port)
-        runner = web.AppRunner(build_app(self.collection), access_log=None, handle_signals=False)
+        # Go's http.Server closes idle keep-alive connections after 60 s.
+        runner = web.AppRunner(
+            build_app(self.collection),
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=60.0,
+        )
         try:
             if self.config is not None:
                 await self._populate_from(self.config)

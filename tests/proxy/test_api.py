@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 
-from tests.proxy.conftest import Api, Reply, free_port
+from tests.proxy.conftest import Api, Reply, connect, free_port, round_trip
 
 ERROR_TYPE = "text/plain; charset=utf-8"
 
@@ -204,3 +204,29 @@ def test_failed_enable_keeps_the_new_listen_and_stays_disabled(
         assert_error(reply, 500, f"listen tcp {taken}: bind: address already in use")
     shown = api.request("GET", "/proxies/f").json()
     assert (shown["listen"], shown["enabled"]) == (taken, False)
+
+
+def test_update_with_an_equivalent_listen_keeps_open_connections(
+    api: Api, echo_upstream: str
+) -> None:
+    port = free_port()
+    api.create_proxy("k", echo_upstream, f"127.0.0.1:{port}")
+    with connect(f"127.0.0.1:{port}") as sock:
+        assert round_trip(sock)[0] == b"ping"
+        reply = api.request("PATCH", "/proxies/k", {"listen": f"localhost:{port}"})
+        assert reply.json()["listen"] == f"127.0.0.1:{port}"
+        assert round_trip(sock)[0] == b"ping"
+
+
+def test_a_name_with_a_slash_can_be_created_but_not_addressed(api: Api) -> None:
+    created = api.request("POST", "/proxies", {"name": "a/b", "upstream": "x:1", "enabled": False})
+    assert created.status == 201
+    assert api.request("GET", "/proxies/a%2Fb").status == 404
+    assert "a/b" in api.request("GET", "/proxies").json()
+
+
+def test_metrics_answer_any_method(api: Api) -> None:
+    for method in ("GET", "POST", "DELETE"):
+        reply = api.request(method, "/metrics")
+        assert reply.status == 200
+        assert "X-Toxiproxy-Request-Id" in reply.headers

@@ -130,3 +130,17 @@ def test_metrics_count_bytes_per_direction_in_prometheus_text(api: Api, echo_ups
     assert f'toxiproxy_proxy_received_bytes_total{{direction="upstream",{labels}}} 100' in text
     assert f'toxiproxy_proxy_sent_bytes_total{{direction="downstream",{labels}}} 100' in text
     assert "# TYPE toxiproxy_proxy_sent_bytes_total counter" in text
+
+
+def test_populate_ignores_enabled_for_an_unchanged_running_proxy(
+    api: Api, echo_upstream: str
+) -> None:
+    created = api.create_proxy("same", echo_upstream)
+    entry = {
+        "name": "same",
+        "listen": created["listen"],
+        "upstream": echo_upstream,
+        "enabled": False,
+    }
+    reply = api.request("POST", "/populate", [entry])
+    assert reply.json()["proxies"][0]["enabled"] is True

@@ -54,9 +54,9 @@ class SlicerToxic(Toxic):
             if size - self.average_size <= self.size_variation or size <= 1:
                 sizes.append(size)
                 continue
-            shift = rng.randrange(self.size_variation * 2) - self.size_variation
-            left = min(
-                max(size // 2 + shift if self.size_variation > 0 else size // 2, 1), size - 1
-            )
+            left = size // 2
+            if self.size_variation > 0:
+                left += rng.randrange(self.size_variation * 2) - self.size_variation
+            left = min(max(left, 1), size - 1)
             pending.extend((size - left, left))
         return sizes
