@@ -99,6 +99,9 @@ async def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         logger.error("cannot listen on %s:%d: %s", args.host, args.port, exc.strerror or exc)
         return 1
+    if not logging.getLogger("harness.proxy.server").isEnabledFor(logging.INFO):
+        # Callers read the port from this line (for --port 0), whatever the log level.
+        print(f"listening on {args.host}:{server.api_port}", file=sys.stderr, flush=True)
     stopping = asyncio.Event()
     signals = _install_signal_handlers(stopping)
     try:

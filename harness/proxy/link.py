@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -133,7 +134,7 @@ class Link:
             return
         self._received.value += len(data)
         if self.stages:
-            self.stages[0].input.put(Chunk(data, self.loop.time()))
+            self.stages[0].input.put(Chunk(data, time.monotonic()))
         else:
             self.sink.write(data)
 

@@ -24,7 +24,9 @@ the connection when it reaches the sink.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import time
 from collections import deque
 from typing import Protocol
 
@@ -61,7 +63,7 @@ EOF = EndOfStream()
 
 
 class Chunk:
-    """Bytes read from a socket, stamped with the loop time they were read at."""
+    """Bytes read from a socket, stamped with the monotonic time they were read at."""
 
     __slots__ = ("data", "timestamp")
 
@@ -88,6 +90,17 @@ class _Wakeup:
 
 
 _WOKEN, _TIMER, _INTERRUPT = _Wakeup("woken"), _Wakeup("timer"), _Wakeup("interrupt")
+
+
+def _timer_delay(deadline: float) -> float:
+    """Seconds until ``deadline``, rounded *up* to the millisecond.
+
+    Event loops keep time in milliseconds (uvloop caches it per iteration), so an
+    unrounded timer can fire up to a millisecond early; a toxic must never deliver
+    before its delay. Waits longer than a day are cut (the caller waits again).
+    """
+    remaining = deadline - time.monotonic()
+    return min(max(math.ceil(remaining * 1000.0) / 1000.0, 0.0), _MAX_TIMER_S)
 
 
 def wake(waiter: asyncio.Future[object]) -> None:
@@ -271,8 +284,8 @@ class Stage:
         return self._account.rng
 
     def now(self) -> float:
-        """The event loop's clock, in seconds (the clock chunk timestamps use)."""
-        return self._account.loop.time()
+        """The monotonic clock, in seconds (the clock chunk timestamps use)."""
+        return time.monotonic()
 
     async def next(self, deadline: float | None = None) -> Item | None:
         """Wait for the oldest input item and return it without removing it.
@@ -358,8 +371,7 @@ class Stage:
         waiter: asyncio.Future[object] = loop.create_future()
         timer = None
         if deadline is not None:
-            when = min(deadline, loop.time() + _MAX_TIMER_S)
-            timer = loop.call_at(when, _fire, waiter, _TIMER)
+            timer = loop.call_later(_timer_delay(deadline), _fire, waiter, _TIMER)
         output = self.output if on_output else None
         if on_input:
             self.input.waiter = waiter
