@@ -114,7 +114,7 @@ def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_proxy(args: argparse.Namespace, console: Console) -> int:
-    from harness.proxy.__main__ import main as proxy_main
+    from harness.proxy.cli import main as proxy_main
 
     return proxy_main(args.proxy_args)
 

@@ -26,7 +26,7 @@ from harness.faults.toxiproxy import ToxiproxyClient
 from harness.grading.grader import grade_run
 from harness.grading.integrity import IntegrityReport, check_integrity
 from harness.load.config import LoadConfig, Stage
-from harness.load.runner import LoadRunner
+from harness.load.runner import LoadRunner, LoadRunnerError
 from harness.load.stats import load_stats
 from harness.report.results import make_run_dir, write_json
 
@@ -107,15 +107,17 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
     ctx.timeline = FaultTimeline(list(ctx.experiment.faults), client, ctx.run_dir / "faults.jsonl")
     runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
     try:
-        runner.start()
-        ctx.t0 = runner.wait_started(LOAD_START_TIMEOUT)
+        _start_load(ctx, runner)
         log.info(
             "load started: %d stage(s), %.0fs",
             len(ctx.experiment.load.stages),
             ctx.experiment.load.duration,
         )
         ctx.timeline.start(ctx.t0)
-        code = runner.wait(ctx.experiment.load.duration + LOAD_GRACE)
+        try:
+            code = runner.wait(ctx.experiment.load.duration + LOAD_GRACE)
+        except LoadRunnerError as exc:
+            raise LoadError(f"the load generator did not finish: {exc}") from exc
         ctx.t_end = time.time()
         log.info("load finished (locust exit code %s)", code)
     finally:
@@ -123,6 +125,14 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
         runner.stop()
         if ctx.t_end is None and ctx.t0 is not None:
             ctx.t_end = time.time()
+
+
+def _start_load(ctx: RunContext, runner: LoadRunner) -> None:
+    try:
+        runner.start()
+        ctx.t0 = runner.wait_started(LOAD_START_TIMEOUT)
+    except LoadRunnerError as exc:
+        raise LoadError(f"the load generator failed: {exc}") from exc
 
 
 def _acknowledged(ctx: RunContext) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -214,6 +215,9 @@ class LocalStack:
             if process is not None:
                 process.stop()
         self.postgres.stop()
+        # The database's files are tens of MB per run and not needed once the integrity
+        # check has read them; logs and stats stay.
+        shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
         took = time.monotonic() - started
         log.info("stack stopped in %.2fs", took)
         return took

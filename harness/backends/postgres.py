@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import subprocess
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -28,7 +29,11 @@ SYSTEM_USER = "pgserver"
 
 def _bin_dir() -> Path:
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        # pgserver's package import asks platformdirs for a runtime folder it uses only
+        # for its own server manager, which warns when XDG_RUNTIME_DIR is unset (CI).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pgserver._commands import POSTGRES_BIN_PATH
     except ImportError as exc:  # pragma: no cover - a broken install
         raise StackError("pgserver is not installed; `pip install pgserver`") from exc
     return Path(POSTGRES_BIN_PATH)
@@ -41,6 +46,7 @@ def _prepare_unprivileged_user(data_dir: Path) -> str | None:
     import pwd
     import stat
 
+    _bin_dir()  # imports pgserver quietly first
     from pgserver.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,

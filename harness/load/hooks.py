@@ -86,11 +86,17 @@ class _Binding:
             _listen(events.test_start, self._on_test_start)
             _listen(events.test_stop, self._on_test_stop)
             return
+        # The harness times its fault timeline from this mark, not from process start:
+        # importing Locust and spawning the first users takes a second or two.
+        _listen(events.test_start, self._mark_start)
         if self.role == "master":
             _listen(events.worker_report, self._on_worker_report)
         # `quit` fires after Locust has stopped every user: nothing can be recorded later.
         _listen(events.quit, self._on_quit)
         self._ticker = gevent.spawn(self._tick_forever)
+
+    def _mark_start(self, **_: Any) -> None:
+        append_lines(self.stats_path, [{"kind": "start", "t": time.time()}])
 
     def _on_test_start(self, **_: Any) -> None:
         self._stopped = False

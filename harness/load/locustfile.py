@@ -90,7 +90,13 @@ class ConcertFan(FastHttpUser):
 
     @task
     def release(self) -> None:
-        """One journey; returning early sends the fan back to browsing."""
+        """One journey; returning early sends the fan back to browsing.
+
+        A booking attempt is a journey that found seats and tried to hold them; it is
+        recorded once its outcome is known, under the second its hold started, so that
+        attempts and completions fall in the same window. A journey cut short by the end
+        of the load (between hold and purchase) has no outcome and is not recorded.
+        """
         event_id = self.browse()
         if event_id is None:
             return
@@ -99,13 +105,18 @@ class ConcertFan(FastHttpUser):
         if choice is None:
             return
         self.wait()
-        hold_id = self.hold(event_id, *choice)
-        if hold_id is None:
+        held = self.hold(event_id, *choice)
+        if held is None:
             return
-        self.wait()
-        booking_id = self.purchase(hold_id)
+        hold_id, hold_started = held
+        booking_id = None
+        if hold_id is not None:
+            self.wait()
+            booking_id = self.purchase(hold_id)
+        self._journey.fire(stage=ATTEMPT, start_time=hold_started)
         if booking_id is None:
             return
+        self._journey.fire(stage=COMPLETED, start_time=hold_started, booking_id=booking_id)
         self.wait()
         self.client.get(f"/bookings/{booking_id}", name="booking")
 
@@ -144,21 +155,25 @@ class ConcertFan(FastHttpUser):
         # A ticket page offers no more seats than it shows as free.
         return section, min(self.rng.randint(1, MAX_SEATS_PER_HOLD), free[section])
 
-    def hold(self, event_id: int, section: str, quantity: int) -> str | None:
-        """Hold seats; the hold id, or None (sold out in the meantime, or an error)."""
+    def hold(self, event_id: int, section: str, quantity: int) -> tuple[str | None, float] | None:
+        """Hold seats: (hold id or None on an error, start time of the request).
+
+        None when the seats went in the meantime (409 sold_out): the fan found no seats,
+        so there was no booking attempt.
+        """
         payload = {"section": section, "quantity": quantity}
         url = f"/events/{event_id}/holds"
         with self.client.post(url, json=payload, name="hold", catch_response=True) as response:
-            self._journey.fire(stage=ATTEMPT, start_time=response.request_meta["start_time"])
+            started = float(response.request_meta["start_time"])
             if response.status_code == 409 and _body(response).get("error") == "sold_out":
                 response.success()  # losing a race for the last seats is a normal answer
                 return None
             if response.status_code != 201:
-                return None
+                return None, started
             hold_id = _body(response).get("hold_id")
             if hold_id is None:
                 response.failure("hold: no hold_id in the answer")
-        return None if hold_id is None else str(hold_id)
+        return (None if hold_id is None else str(hold_id)), started
 
     def purchase(self, hold_id: str) -> str | None:
         """Buy the hold; the booking id when the service acknowledged it with a 2xx.
@@ -187,8 +202,6 @@ class ConcertFan(FastHttpUser):
         if booking_id is None:
             response.failure("purchase: no booking_id in the answer")
             return None
-        start = response.request_meta["start_time"]
-        self._journey.fire(stage=COMPLETED, start_time=start, booking_id=str(booking_id))
         return str(booking_id)
 
 

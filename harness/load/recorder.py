@@ -153,8 +153,8 @@ class Recorder:
     def on_journey(self, stage: str, start_time: float, booking_id: str | None = None) -> None:
         """Listener for the journey event: ``stage`` is `ATTEMPT` or `COMPLETED`.
 
-        ``start_time`` is the start of the hold request (attempt) or of the purchase
-        request whose 2xx answer acknowledged ``booking_id`` (completed).
+        ``start_time`` is the start of the journey's hold request in both cases, so an
+        attempt and its completion land in the same second.
         """
         bucket = self._booking_bucket(int(start_time))
         if stage == ATTEMPT:

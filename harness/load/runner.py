@@ -29,12 +29,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
 from harness.load.config import CONFIG_ENV_VAR, LoadConfig, LoadConfigError, Stage
+from harness.load.stats import load_stats
 
 __all__ = [
     "LOCUSTFILE",
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+START_POLL_INTERVAL = 0.05
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 """The locustfile the runner starts."""
@@ -163,6 +167,26 @@ class LoadRunner:
             self.config.host,
             self.run_time,
         )
+
+    def wait_started(self, timeout: float) -> float:
+        """Wait until Locust has started the test; the wall-clock time it did.
+
+        Raises `LoadRunnerError` if Locust exits first, `LoadRunnerTimeout` at the deadline.
+        """
+        process = self._started()
+        deadline = time.monotonic() + timeout
+        while True:
+            started = load_stats(self.config.stats_path).started_at
+            if started is not None:
+                return started
+            if process.poll() is not None:
+                raise LoadRunnerError(
+                    f"Locust exited with code {process.returncode} before the test started; "
+                    f"see {self.output_path}"
+                )
+            if time.monotonic() >= deadline:
+                raise LoadRunnerTimeout(f"Locust did not start the test within {timeout:.0f} s")
+            time.sleep(START_POLL_INTERVAL)
 
     def wait(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for Locust to exit; its exit code.

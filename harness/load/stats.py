@@ -113,6 +113,8 @@ class LoadStats:
     requests: tuple[RequestSecond, ...]
     bookings: tuple[BookingSecond, ...]
     users: tuple[UsersSecond, ...]
+    started_at: float | None = None
+    """Wall-clock time Locust started the test (its ``test_start`` event), if written."""
 
     @property
     def endpoints(self) -> frozenset[str]:
@@ -189,6 +191,7 @@ class _Merger:
         self.requests: dict[tuple[int, str], RequestSecond] = {}
         self.bookings: dict[int, BookingSecond] = {}
         self.users: dict[int, UsersSecond] = {}
+        self.started_at: float | None = None
 
     def add(self, line: Mapping[str, object]) -> None:
         kind = line.get("kind")
@@ -207,6 +210,11 @@ class _Merger:
             seen = self.users.get(sample.t)
             if seen is None or seen.users < sample.users:
                 self.users[sample.t] = sample
+        elif kind == "start":
+            t = line.get("t")
+            if isinstance(t, bool) or not isinstance(t, (int, float)):
+                raise StatsFormatError(f"t: got {t!r}, expected a number")
+            self.started_at = float(t) if self.started_at is None else min(self.started_at, t)
         else:
             raise StatsFormatError(f"unknown kind {kind!r}")
 
@@ -215,6 +223,7 @@ class _Merger:
             requests=tuple(sorted(self.requests.values(), key=lambda r: (r.t, r.endpoint))),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.t)),
             users=tuple(sorted(self.users.values(), key=lambda u: u.t)),
+            started_at=self.started_at,
         )
 
 

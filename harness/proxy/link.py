@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from harness.proxy.channel import EOF, Chunk, Item, wake
 from harness.proxy.metrics import ByteCounter
-from harness.proxy.stage import EOF, Chunk, Item, Stage, wake
+from harness.proxy.stage import Stage
 
 if TYPE_CHECKING:
     from harness.proxy.toxicset import ToxicEntry

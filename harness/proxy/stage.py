@@ -24,72 +24,28 @@ the connection when it reaches the sink.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import time
-from collections import deque
 from typing import Protocol
 
-__all__ = [
-    "EOF",
-    "Channel",
-    "Chunk",
-    "EndOfStream",
-    "FlowAccount",
-    "Interrupted",
-    "Item",
-    "Outlet",
-    "PipeToxic",
-    "Stage",
-    "StageEntry",
-    "wake",
-]
+from harness.proxy.channel import EOF, Channel, Chunk, FlowAccount, Item, Outlet, Wakeup
+
+__all__ = ["Interrupted", "PipeToxic", "Stage", "StageEntry"]
+
+logger = logging.getLogger(__name__)
 
 # The longest single timer we arm; a toxic asking for more (latency of 2**62 ms) simply
 # waits again, which avoids overflowing the event loop's timer arithmetic.
 _MAX_TIMER_S = 86_400.0
 
 
-class EndOfStream:
-    """The type of :data:`EOF`, the end-of-stream item."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "EOF"
-
-
-EOF = EndOfStream()
-
-
-class Chunk:
-    """Bytes read from a socket, stamped with the monotonic time they were read at."""
-
-    __slots__ = ("data", "timestamp")
-
-    def __init__(self, data: bytes | memoryview, timestamp: float) -> None:
-        self.data = data
-        self.timestamp = timestamp
-
-    def __repr__(self) -> str:
-        return f"Chunk({len(self.data)} bytes @ {self.timestamp:.3f})"
-
-
-Item = Chunk | EndOfStream
-
-
 class Interrupted(Exception):
     """Raised inside a toxic's ``pipe`` when the chain changes; the stage restarts it."""
 
 
-class _Wakeup:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-_WOKEN, _TIMER, _INTERRUPT = _Wakeup("woken"), _Wakeup("timer"), _Wakeup("interrupt")
+_TIMER, _INTERRUPT = Wakeup("timer"), Wakeup("interrupt")
 
 
 def _timer_delay(deadline: float) -> float:
@@ -103,41 +59,9 @@ def _timer_delay(deadline: float) -> float:
     return min(max(math.ceil(remaining * 1000.0) / 1000.0, 0.0), _MAX_TIMER_S)
 
 
-def wake(waiter: asyncio.Future[object]) -> None:
-    """Resolve a stage's pending wait (new input, or the output became writable)."""
-    if not waiter.done():
-        waiter.set_result(_WOKEN)
-
-
-def _fire(waiter: asyncio.Future[object], reason: _Wakeup) -> None:
+def _fire(waiter: asyncio.Future[object], reason: Wakeup) -> None:
     if not waiter.done():
         waiter.set_result(reason)
-
-
-class FlowAccount(Protocol):
-    """Who counts the bytes queued on a link (to pause reading when too many wait)."""
-
-    loop: asyncio.AbstractEventLoop
-    rng: random.Random
-
-    def add_buffered(self, delta: int) -> None:
-        """Account ``delta`` more (or fewer, if negative) queued bytes."""
-
-
-class Outlet(Protocol):
-    """Where a stage's output goes: the next stage's :class:`Channel`, or the sink."""
-
-    def put(self, item: Item) -> None:
-        """Accept an item now (never waits)."""
-
-    def blocked(self) -> bool:
-        """True while the outlet wants no more data (a sink whose socket is full)."""
-
-    def add_waiter(self, waiter: asyncio.Future[object]) -> None:
-        """Call :func:`wake` on ``waiter`` when no longer blocked."""
-
-    def remove_waiter(self, waiter: asyncio.Future[object]) -> None:
-        """Forget a waiter added with :meth:`add_waiter`."""
 
 
 class PipeToxic(Protocol):
@@ -160,68 +84,6 @@ class StageEntry(Protocol):
     @property
     def toxicity(self) -> float:
         """The probability that the toxic runs, rolled at every (re)start."""
-
-
-class Channel:
-    """A stage's input queue; it never refuses an item (the link bounds the total)."""
-
-    __slots__ = ("_account", "_items", "discarding", "waiter")
-
-    def __init__(self, account: FlowAccount) -> None:
-        self._items: deque[Item] = deque()
-        self._account = account
-        self.waiter: asyncio.Future[object] | None = None
-        self.discarding = False
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def put(self, item: Item) -> None:
-        """Queue an item and wake the stage waiting for input."""
-        if self.discarding:
-            return
-        self._items.append(item)
-        if isinstance(item, Chunk):
-            self._account.add_buffered(len(item.data))
-        if self.waiter is not None:
-            wake(self.waiter)
-
-    def blocked(self) -> bool:
-        """A channel always accepts; see :meth:`put`."""
-        return False
-
-    def add_waiter(self, waiter: asyncio.Future[object]) -> None:
-        """Never needed: a channel is never blocked."""
-
-    def remove_waiter(self, waiter: asyncio.Future[object]) -> None:
-        """Never needed: a channel is never blocked."""
-
-    def front(self) -> Item:
-        """The oldest item (the queue must not be empty)."""
-        return self._items[0]
-
-    def pop(self) -> Item:
-        """Remove and return the oldest item."""
-        item = self._items.popleft()
-        if isinstance(item, Chunk):
-            self._account.add_buffered(-len(item.data))
-        return item
-
-    def split_front(self, size: int) -> Chunk:
-        """Remove the first ``size`` bytes of the oldest chunk and return them."""
-        front = self._items[0]
-        assert isinstance(front, Chunk)
-        data = memoryview(front.data)
-        front.data = data[size:]
-        self._account.add_buffered(-size)
-        return Chunk(data[:size], front.timestamp)
-
-    def drain(self) -> list[Item]:
-        """Remove and return every queued item, oldest first."""
-        items = []
-        while self._items:
-            items.append(self.pop())
-        return items
 
 
 class Stage:
@@ -274,6 +136,10 @@ class Stage:
                     await self.pass_through()
             except Interrupted:
                 continue
+            except Exception:
+                # A broken toxic must not leave the connection hanging: end it here.
+                logger.exception("toxic %r failed; closing its connection", entry)
+                self.close()
             return
 
     # ---------------------------------------------------------------- for toxics

@@ -15,10 +15,10 @@ STYLES = {
 }
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def _fmt(value: float | None, unit: str, digits: int = 2) -> str:
     if value is None:
-        return "—"
-    return f"{value:.3f} %" if unit == "%" else f"{value:.1f} {unit}"
+        return "-"
+    return f"{value:.{digits}f}%" if unit == "%" else f"{value:.1f} {unit}"
 
 
 def render_verdict(console: Console, result: dict[str, Any]) -> None:
@@ -34,8 +34,8 @@ def render_verdict(console: Console, result: dict[str, Any]) -> None:
             name,
             item["phase"],
             item["target"],
-            _fmt(item["actual"], item["unit"]),
-            _fmt(item["margin"], item["unit"]),
+            _fmt(item["actual"], item["unit"], 3),
+            _fmt(item["margin"], item["unit"], 3),
             f"[{STYLES.get(status, '')}]{status.upper()}[/]",
         )
     console.print(table)
@@ -47,7 +47,7 @@ def render_verdict(console: Console, result: dict[str, Any]) -> None:
         s = phase["slis"]
         phases.add_row(
             phase["name"],
-            f"{phase['start']:.0f}s-{phase['end']:.0f}s",
+            f"{phase['start']:.0f}-{phase['end']:.0f}s",
             str(phase["requests"]),
             _fmt(s.get("availability"), "%"),
             _fmt(s.get("error_rate"), "%"),

@@ -19,7 +19,7 @@ from typing import Any
 def make_run_dir(results_root: Path, experiment_name: str) -> Path:
     """Create a fresh folder named for the time and the experiment."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = results_root / f"{stamp}-{experiment_name}"
+    base = results_root.resolve() / f"{stamp}-{experiment_name}"
     path, n = base, 1
     while path.exists():
         n += 1

@@ -80,7 +80,11 @@ def test_a_release_run_records_every_step_and_exits_by_itself(tmp_path: Path) ->
     assert holds.failures == 0
     assert purchases.outcomes.get(Outcome.TIMEOUT, 0) > 0
     assert len(retried_keys) > 0  # a timed-out purchase is asked again with the same key
-    assert bookings.attempts == holds.count
+    # An attempt is a hold that found seats (not sold out) whose journey reached an
+    # outcome; holds of journeys cut off by the end of the test are not attempts.
+    found_seats = holds.count - holds.outcomes.get(Outcome.EXPECTED, 0)
+    assert found_seats - 8 <= bookings.attempts <= found_seats
+    assert bookings.attempts >= bookings.completed
     assert bookings.completed == len(bookings.booking_ids) == len(acknowledged) > 0
     assert acknowledged <= {str(i) for i in state.bookings}
     # Only purchases cut off by the end of the test may be unacknowledged.

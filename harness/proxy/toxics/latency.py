@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from harness.proxy.stage import Chunk
+from harness.proxy.channel import Chunk
 from harness.proxy.toxics.base import Toxic, attribute
 
 if TYPE_CHECKING:

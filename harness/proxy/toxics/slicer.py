@@ -14,7 +14,7 @@ import dataclasses
 import random
 from typing import TYPE_CHECKING
 
-from harness.proxy.stage import Chunk
+from harness.proxy.channel import Chunk
 from harness.proxy.toxics.base import Toxic, attribute
 
 if TYPE_CHECKING:

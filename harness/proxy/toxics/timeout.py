@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from harness.proxy.stage import EOF
+from harness.proxy.channel import EOF
 from harness.proxy.toxics.base import Toxic, attribute
 
 if TYPE_CHECKING:
