@@ -48,3 +48,20 @@ def run_cli(
     # main() points the harness logger at this test's captured stderr; put it back.
     logger.handlers[:] = saved_handlers
     logger.setLevel(saved_level)
+
+
+# Fast tests first, then whole runs on the embedded stack, then Docker: a broken unit
+# shows up in seconds, before minutes of end-to-end runs.
+_STAGES = ("e2e", "docker")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the session: unmarked tests, then ``e2e``, then ``docker``."""
+
+    def stage(item: pytest.Item) -> int:
+        for index, marker in enumerate(_STAGES, start=1):
+            if item.get_closest_marker(marker) is not None:
+                return index
+        return 0
+
+    items.sort(key=stage)  # stable: the order within a stage is kept
