@@ -101,6 +101,7 @@ class Connection:
         self._dial_task: asyncio.Task[None] | None = None
         self._aborted = False
         self._finished = False
+        self._resets = False  # SO_LINGER 0 is set: closes are resets
 
     # ---------------------------------------------------------------- set-up
 
@@ -153,6 +154,7 @@ class Connection:
         if proxy.toxics.has_resetting_toxic():
             _set_linger_zero(client.transport)
             _set_linger_zero(upstream.transport)
+            self._resets = True
         up = self._make_link("upstream", client, upstream)
         down = self._make_link("downstream", upstream, client)
         for link in (up, down):
@@ -184,7 +186,10 @@ class Connection:
     def _close_socket(self, sock: _Socket) -> None:
         """A link's output ended: close its destination and stop reading from it."""
         if sock.transport is not None and not sock.lost:
-            sock.transport.close()
+            if self._resets:
+                sock.transport.abort()  # RST now, unsent data dropped, as Go's Close does
+            else:
+                sock.transport.close()  # FIN once what is already written is sent
         if sock.reader is not None:
             sock.reader.feed_eof()
 

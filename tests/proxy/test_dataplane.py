@@ -188,3 +188,20 @@ def test_connections_are_forgotten_once_closed(
         round_trip(sock)
         assert len(proxy.connections) == 1
     wait_until(lambda: not proxy.connections)
+
+
+def test_updating_toxicity_rerolls_on_open_connections(api: Api, listen: str) -> None:
+    api.add_toxic("p", name="slow", type="latency", toxicity=0, attributes={"latency": 100})
+    with connect(listen) as sock:
+        assert round_trip(sock)[1] < 0.09
+        api.request("PATCH", "/proxies/p/toxics/slow", {"toxicity": 1})
+        assert 0.09 <= round_trip(sock)[1] <= 0.25
+        api.request("PATCH", "/proxies/p/toxics/slow", {"toxicity": 0})
+        assert round_trip(sock)[1] < 0.09
+
+
+def test_upstream_given_as_localhost_is_dialled(api: Api, echo_upstream: str) -> None:
+    port = echo_upstream.rsplit(":", 1)[1]
+    proxy = api.create_proxy("named", f"localhost:{port}")
+    with connect(proxy["listen"]) as sock:
+        assert round_trip(sock)[0] == b"ping"
