@@ -82,9 +82,14 @@ def run_experiment(experiment: Experiment, source: Path, results_root: Path) -> 
     try:
         _stack_up_and_drive(ctx)
     except KeyboardInterrupt:
-        ctx.aborted = "interrupted (Ctrl-C or SIGTERM)"
-        log.warning("run interrupted; stack torn down, results kept in %s", ctx.run_dir)
+        # Interrupted while the stack was coming up or going down: nothing to check.
+        _mark_aborted(ctx)
     return _grade_and_write(ctx)
+
+
+def _mark_aborted(ctx: RunContext) -> None:
+    ctx.aborted = "interrupted (Ctrl-C or SIGTERM)"
+    log.warning("run interrupted; tearing down, results kept in %s", ctx.run_dir)
 
 
 def _stack_up_and_drive(ctx: RunContext) -> None:
@@ -95,10 +100,16 @@ def _stack_up_and_drive(ctx: RunContext) -> None:
     try:
         ctx.endpoints = stack.start()
         write_json(ctx.run_dir / "stack.json", stack.describe())
-        _drive_load_and_faults(ctx)
+        try:
+            _drive_load_and_faults(ctx)
+        except KeyboardInterrupt:
+            _mark_aborted(ctx)
+        # Also after an interruption: whatever the load did is in the database now,
+        # and a lost or oversold booking matters however the run ended.
         ctx.integrity = check_integrity(ctx.endpoints.database_url, _acknowledged(ctx))
     finally:
         stack.stop()
+        write_json(ctx.run_dir / "stack.json", stack.describe())
 
 
 def _drive_load_and_faults(ctx: RunContext) -> None:
@@ -107,7 +118,7 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
     ctx.timeline = FaultTimeline(list(ctx.experiment.faults), client, ctx.run_dir / "faults.jsonl")
     runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
     try:
-        _start_load(ctx, runner)
+        ctx.t0 = _start_load(runner)
         log.info(
             "load started: %d stage(s), %.0fs",
             len(ctx.experiment.load.stages),
@@ -127,10 +138,11 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
             ctx.t_end = time.time()
 
 
-def _start_load(ctx: RunContext, runner: LoadRunner) -> None:
+def _start_load(runner: LoadRunner) -> float:
+    """Start Locust; the wall-clock time its test began (t0 of the fault timeline)."""
     try:
         runner.start()
-        ctx.t0 = runner.wait_started(LOAD_START_TIMEOUT)
+        return runner.wait_started(LOAD_START_TIMEOUT)
     except LoadRunnerError as exc:
         raise LoadError(f"the load generator failed: {exc}") from exc
 
@@ -144,22 +156,42 @@ def _acknowledged(ctx: RunContext) -> list[str]:
 
 def _grade_and_write(ctx: RunContext) -> dict[str, Any]:
     stats_path = ctx.run_dir / "load-stats.jsonl"
-    if ctx.t0 is None or not stats_path.exists():
-        raise LoadError(f"the load never started; see {ctx.run_dir / 'logs'}")
-    assert ctx.t_end is not None and ctx.timeline is not None
-    result = grade_run(
-        ctx.experiment,
-        load_stats(stats_path),
-        t0=ctx.t0,
-        t_end=ctx.t_end,
-        integrity=ctx.integrity,
-        fault_events=ctx.timeline.events,
-        aborted=ctx.aborted,
-    )
+    if ctx.t0 is None or ctx.t_end is None or ctx.timeline is None:
+        if not ctx.aborted:
+            raise LoadError(f"the load never started; see the logs in {ctx.run_dir}")
+        result = _aborted_before_load(ctx)
+    else:
+        result = grade_run(
+            ctx.experiment,
+            load_stats(stats_path),
+            t0=ctx.t0,
+            t_end=ctx.t_end,
+            integrity=ctx.integrity,
+            fault_events=ctx.timeline.events,
+            aborted=ctx.aborted,
+        )
     result["results_dir"] = str(ctx.run_dir)
     result["stack"] = ctx.stack.describe() if ctx.stack else {}
     write_json(ctx.run_dir / "verdict.json", result)
     return result
+
+
+def _aborted_before_load(ctx: RunContext) -> dict[str, Any]:
+    """The result of a run interrupted before any load ran: nothing to grade."""
+    return {
+        "experiment": {"name": ctx.experiment.name, "description": ctx.experiment.description},
+        "started_at": None,
+        "ended_at": time.time(),
+        "verdict": {
+            "status": "aborted",
+            "reason": f"aborted before the load started: {ctx.aborted}",
+            "objectives": [],
+            "integrity": {},
+            "faults_missing": [],
+        },
+        "phases": [],
+        "fault_events": [],
+    }
 
 
 __all__ = ["HarnessError", "RunContext", "run_experiment"]

@@ -77,6 +77,7 @@ class LocalStack:
         self.booking: ManagedProcess | None = None
         self.endpoints: StackEndpoints | None = None
         self.ready_seconds: float | None = None
+        self.stop_seconds: float | None = None
 
     def __enter__(self) -> LocalStack:
         return self
@@ -219,6 +220,7 @@ class LocalStack:
         # check has read them; logs and stats stay.
         shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
         took = time.monotonic() - started
+        self.stop_seconds = took
         log.info("stack stopped in %.2fs", took)
         return took
 
@@ -228,5 +230,6 @@ class LocalStack:
         return {
             "backend": "local",
             "ready_seconds": self.ready_seconds,
+            "stop_seconds": self.stop_seconds,
             "endpoints": json.loads(json.dumps(endpoints)),
         }
