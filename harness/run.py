@@ -23,6 +23,7 @@ from harness.errors import HarnessError, LoadError
 from harness.experiment.model import Experiment
 from harness.faults.timeline import FaultTimeline
 from harness.faults.toxiproxy import ToxiproxyClient
+from harness.faults.verify import FaultVerifier
 from harness.grading.grader import grade_run
 from harness.grading.integrity import IntegrityReport, check_integrity
 from harness.load.config import LoadConfig, Stage
@@ -115,7 +116,12 @@ def _stack_up_and_drive(ctx: RunContext) -> None:
 def _drive_load_and_faults(ctx: RunContext) -> None:
     assert ctx.endpoints is not None
     client = ToxiproxyClient(ctx.endpoints.toxiproxy_url)
-    ctx.timeline = FaultTimeline(list(ctx.experiment.faults), client, ctx.run_dir / "faults.jsonl")
+    ctx.timeline = FaultTimeline(
+        list(ctx.experiment.faults),
+        client,
+        ctx.run_dir / "faults.jsonl",
+        verifier=FaultVerifier(client),
+    )
     runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
     try:
         ctx.t0 = _start_load(runner)

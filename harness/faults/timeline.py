@@ -18,6 +18,7 @@ from typing import Any
 from harness.errors import FaultError
 from harness.experiment.model import Fault, ToxicType
 from harness.faults.toxiproxy import ToxiproxyClient
+from harness.faults.verify import Evidence, FaultVerifier
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class FaultEvent:
     action: str  # "apply" | "remove"
     ok: bool
     detail: str = ""
+    evidence: dict[str, Any] | None = None
 
 
 def toxic_json(fault: Fault) -> dict[str, Any]:
@@ -48,9 +50,17 @@ def toxic_json(fault: Fault) -> dict[str, Any]:
 class FaultTimeline:
     """Runs a list of faults against a Toxiproxy server on a schedule."""
 
-    def __init__(self, faults: list[Fault], client: ToxiproxyClient, events_path: Path) -> None:
+    def __init__(
+        self,
+        faults: list[Fault],
+        client: ToxiproxyClient,
+        events_path: Path,
+        verifier: FaultVerifier | None = None,
+    ) -> None:
         self.faults = sorted(faults, key=lambda f: f.at)
         self.client = client
+        self.verifier = verifier
+        self._bytes_at_apply: dict[str, int | None] = {}
         self.events_path = events_path
         self.events: list[FaultEvent] = []
         self._active: dict[str, Fault] = {}
@@ -62,6 +72,8 @@ class FaultTimeline:
     def start(self, t0: float) -> None:
         """Begin the schedule; offsets count from wall-clock time ``t0``."""
         self._t0 = t0
+        if self.verifier is not None:
+            self.verifier.take_baseline(sorted({f.proxy for f in self.faults}))
         self._thread = threading.Thread(target=self._run, name="fault-timeline", daemon=True)
         self._thread.start()
 
@@ -102,7 +114,23 @@ class FaultTimeline:
         with self._lock:
             self._active[fault.label] = fault
         log.info("fault %s applied: %s on %s", fault.label, fault.type.value, fault.proxy)
-        self._record(fault, "apply", ok=True, detail=json.dumps(toxic_json(fault)))
+        evidence = None
+        if self.verifier is not None:
+            self._bytes_at_apply[fault.label] = self.verifier.bytes_through(fault.proxy)
+            seen = self.verifier.verify(fault)
+            evidence = asdict(seen)
+            if seen.ok:
+                log.info("fault %s took effect (%s): %s", fault.label, seen.method, seen.detail)
+            else:
+                log.warning(
+                    "fault %s applied but NOT seen to take effect (%s): %s",
+                    fault.label,
+                    seen.method,
+                    seen.detail,
+                )
+        self._record(
+            fault, "apply", ok=True, detail=json.dumps(toxic_json(fault)), evidence=evidence
+        )
 
     def _remove(self, fault: Fault) -> None:
         with self._lock:
@@ -120,12 +148,43 @@ class FaultTimeline:
             self._record(fault, "remove", ok=False, detail=str(exc))
             return
         log.info("fault %s removed", fault.label)
-        self._record(fault, "remove", ok=True)
+        self._record(fault, "remove", ok=True, evidence=self._traffic_evidence(fault))
 
-    def _record(self, fault: Fault, action: str, *, ok: bool, detail: str = "") -> None:
+    def _traffic_evidence(self, fault: Fault) -> dict[str, Any] | None:
+        """Did the service send anything through the proxy while the fault was there?"""
+        before = self._bytes_at_apply.get(fault.label)
+        if self.verifier is None or before is None or fault.type is ToxicType.down:
+            return None  # a disabled proxy carries nothing by design
+        after = self.verifier.bytes_through(fault.proxy)
+        if after is None:
+            return None
+        moved = after - before
+        return asdict(
+            Evidence(
+                moved > 0,
+                "traffic",
+                f"{moved} bytes through {fault.proxy} while the fault was in place",
+            )
+        )
+
+    def _record(
+        self,
+        fault: Fault,
+        action: str,
+        *,
+        ok: bool,
+        detail: str = "",
+        evidence: dict[str, Any] | None = None,
+    ) -> None:
         now = time.time()
         event = FaultEvent(
-            t=now, offset=now - self._t0, fault=fault.label, action=action, ok=ok, detail=detail
+            t=now,
+            offset=now - self._t0,
+            fault=fault.label,
+            action=action,
+            ok=ok,
+            detail=detail,
+            evidence=evidence,
         )
         with self._lock:
             self.events.append(event)

@@ -107,6 +107,16 @@ class ToxiproxyClient:
             lambda _: dict(_checked(APIConsumer.get(f"/proxies/{name}")).json()),
         )
 
+    def metrics(self) -> str:
+        """The server's Prometheus text (ours always; real Toxiproxy with -proxy-metrics)."""
+        return self._call("read its metrics", lambda _: _checked(APIConsumer.get("/metrics")).text)
+
+    def delete_proxy(self, name: str) -> None:
+        """Remove a proxy, closing its listener and connections."""
+        self._call(
+            f"delete proxy {name}", lambda _: _checked(APIConsumer.delete(f"/proxies/{name}"))
+        )
+
     def reset(self) -> None:
         """Enable every proxy and remove every toxic."""
         self._call("reset", lambda _: _checked(APIConsumer.post("/reset")))

@@ -59,8 +59,12 @@ def _phase_summary(stats: LoadStats, phase: Phase, t0: float) -> dict[str, Any]:
 
 
 def _missing_faults(experiment: Experiment, events: list[FaultEvent]) -> list[str]:
+    """Faults with no proof of effect: never applied, not felt, or no traffic under them."""
     applied = {e.fault for e in events if e.action == "apply" and e.ok}
-    return [f.label for f in experiment.faults if f.label not in applied]
+    unproven = {
+        e.fault for e in events if e.evidence is not None and not e.evidence.get("ok", False)
+    }
+    return [f.label for f in experiment.faults if f.label not in applied or f.label in unproven]
 
 
 def grade_run(

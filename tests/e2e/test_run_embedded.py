@@ -176,6 +176,8 @@ faults:
         ("db-down", "remove", True),
     ]
     assert 3.5 < events[0]["offset"] < 6
+    assert events[0]["evidence"]["ok"] is True  # a probe through the proxy was refused
+    assert "refused" in events[0]["evidence"]["detail"]
     assert survivors(run.run_dir) == []
 
 

@@ -259,7 +259,7 @@ def test_events_are_written_to_faults_jsonl(
         ("slow", "remove", True),
     ]
     for entry, event in zip(written, timeline.events, strict=True):
-        assert set(entry) == {"t", "offset", "fault", "action", "ok", "detail"}
+        assert set(entry) == {"t", "offset", "fault", "action", "ok", "detail", "evidence"}
         assert entry["t"] == event.t
         assert entry["offset"] == pytest.approx(entry["t"] - t0)
     assert json.loads(written[0]["detail"])["attributes"] == {"latency": 5}
