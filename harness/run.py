@@ -192,7 +192,7 @@ def _aborted_before_load(ctx: RunContext) -> dict[str, Any]:
             "status": "aborted",
             "reason": f"aborted before the load started: {ctx.aborted}",
             "objectives": [],
-            "integrity": {},
+            "integrity": ctx.integrity.to_json() if ctx.integrity else {},
             "faults_missing": [],
         },
         "phases": [],

@@ -231,10 +231,10 @@ def test_ctrl_c_in_the_middle_of_the_load_tears_everything_down(tmp_path: Path) 
 
 
 def _wait_for_stats_file(results: Path, deadline: float) -> Path:
-    """The stats file of the run once the recorder has written its first line."""
+    """The stats file of the run once the recorder has written its first requests."""
     while time.monotonic() < deadline:
         for stats in results.glob("*/load-stats.jsonl"):
-            if stats.stat().st_size > 0:
+            if '"kind":"request"' in stats.read_text():
                 return stats
         time.sleep(0.1)
     raise AssertionError("the load never started")
