@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from harness.backends import toxiproxy_server
 from harness.backends.ports import LOOPBACK, free_ports
 from harness.backends.postgres import EmbeddedPostgres
 from harness.backends.processes import ManagedProcess, wait_until
-from harness.errors import StackError
+from harness.errors import FaultError, StackError
 from harness.experiment.model import StackSpec
 from harness.faults.toxiproxy import ToxiproxyClient
 
@@ -74,6 +75,9 @@ class LocalStack:
         self.proxy_port = proxy_port
         self.booking_port = booking_port
         self.proxy_server: ManagedProcess | None = None
+        self.toxiproxy: toxiproxy_server.ToxiproxyChoice | None = None
+        # Proxies made on a server the harness did not start, deleted on stop.
+        self.created_proxies: list[tuple[ToxiproxyClient, str]] = []
         self.booking: ManagedProcess | None = None
         self.endpoints: StackEndpoints | None = None
         self.ready_seconds: float | None = None
@@ -115,32 +119,48 @@ class LocalStack:
         return self.endpoints
 
     def _start_proxy(self, timeout: float) -> str:
-        url = f"http://{LOOPBACK}:{self.api_port}"
-        self.proxy_server = ManagedProcess(
-            "toxiproxy",
-            [
-                sys.executable,
-                "-m",
-                "harness.proxy",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(self.api_port),
-            ],
-            self.logs_dir / "toxiproxy.log",
-        )
-        self.proxy_server.start()
-        wait_until(
-            lambda: http_ok(f"{url}/version"),
-            timeout=timeout,
-            what="fault proxy API",
-            process=self.proxy_server,
-        )
-        ToxiproxyClient(url).create_proxy(
+        choice = toxiproxy_server.choose(self.spec.toxiproxy)
+        self.toxiproxy = choice
+        if choice.url is not None:
+            url = choice.url
+            if not http_ok(f"{url}/version"):
+                raise StackError(
+                    f"no Toxiproxy answers at {url} (stack.toxiproxy.url or "
+                    f"{toxiproxy_server.URL_ENV})"
+                )
+        else:
+            url = f"http://{LOOPBACK}:{self.api_port}"
+            self.proxy_server = toxiproxy_server.server_process(
+                choice, self.api_port, self.logs_dir / "toxiproxy.log"
+            )
+            self.proxy_server.start()
+            wait_until(
+                lambda: http_ok(f"{url}/version"),
+                timeout=timeout,
+                what="Toxiproxy API",
+                process=self.proxy_server,
+            )
+        client = ToxiproxyClient(url)
+        if choice.url is not None:
+            self._take_over_proxy_name(client)
+        client.create_proxy(
             DB_PROXY, f"{LOOPBACK}:{self.proxy_port}", f"{LOOPBACK}:{self.postgres.port}"
         )
-        log.info("fault proxy ready: %s -> PostgreSQL, API %s", self.proxy_port, url)
+        self.created_proxies.append((client, DB_PROXY))
+        log.info(
+            "Toxiproxy (%s) ready, API %s: %s -> PostgreSQL", choice.kind, url, self.proxy_port
+        )
         return url
+
+    @staticmethod
+    def _take_over_proxy_name(client: ToxiproxyClient) -> None:
+        """A running server may hold a proxy of that name from an earlier run."""
+        try:
+            client.proxy(DB_PROXY)
+        except FaultError:
+            return
+        log.warning("replacing proxy %r left on the running Toxiproxy", DB_PROXY)
+        client.delete_proxy(DB_PROXY)
 
     def _booking_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -212,7 +232,10 @@ class LocalStack:
     def stop(self) -> float:
         """Stop everything started, load-facing side first; returns seconds taken."""
         started = time.monotonic()
-        for process in (self.booking, self.proxy_server):
+        if self.booking is not None:
+            self.booking.stop()
+        self._delete_created_proxies()
+        for process in (self.proxy_server,):
             if process is not None:
                 process.stop()
         self.postgres.stop()
@@ -224,6 +247,16 @@ class LocalStack:
         log.info("stack stopped in %.2fs", took)
         return took
 
+    def _delete_created_proxies(self) -> None:
+        if self.proxy_server is not None:
+            return  # our own server goes away with its proxies
+        for client, name in self.created_proxies:
+            try:
+                client.delete_proxy(name)
+            except FaultError as exc:
+                log.error("could not delete proxy %s from the running Toxiproxy: %s", name, exc)
+        self.created_proxies.clear()
+
     def describe(self) -> dict[str, object]:
         """Addresses and timings, for the results folder."""
         endpoints = self.endpoints.__dict__ if self.endpoints else {}
@@ -231,5 +264,6 @@ class LocalStack:
             "backend": "local",
             "ready_seconds": self.ready_seconds,
             "stop_seconds": self.stop_seconds,
+            "toxiproxy": self.toxiproxy.describe() if self.toxiproxy else None,
             "endpoints": json.loads(json.dumps(endpoints)),
         }

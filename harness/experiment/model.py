@@ -153,6 +153,29 @@ class PostgresSpec(Model):
     max_connections: int = Field(default=300, ge=10, le=10000)
 
 
+class ToxiproxyServer(str, Enum):
+    """Which Toxiproxy server sits in front of the stack's dependencies."""
+
+    auto = "auto"
+    embedded = "embedded"
+    toxiproxy_server = "toxiproxy-server"
+
+
+class ToxiproxySpec(Model):
+    """Where the fault proxy comes from. Experiments do not change with the choice.
+
+    ``auto`` uses, in order: ``url`` if given, the ``TOXIPROXY_URL`` environment
+    variable, a ``toxiproxy-server`` on PATH, and otherwise the embedded proxy.
+    """
+
+    server: ToxiproxyServer = ToxiproxyServer.auto
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://(127\.[0-9.]+|localhost|\[::1\]):[0-9]+/?$",
+        description="A running Toxiproxy's API on this machine (loopback only).",
+    )
+
+
 class Backend(str, Enum):
     """How the stack is run."""
 
@@ -165,6 +188,7 @@ class StackSpec(Model):
     backend: Backend = Backend.local
     booking: BookingSpec = Field(default_factory=BookingSpec)
     postgres: PostgresSpec = Field(default_factory=PostgresSpec)
+    toxiproxy: ToxiproxySpec = Field(default_factory=ToxiproxySpec)
     startup_timeout: Duration = Field(default=30.0, gt=0, le=600)
 
 

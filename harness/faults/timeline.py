@@ -200,8 +200,11 @@ class FaultTimeline:
             active = list(self._active.values())
         for fault in active:
             self._remove(fault)
-        try:
-            # Belt and braces: whatever happened above, leave no toxic and no proxy down.
-            self.client.reset()
-        except FaultError as exc:
-            log.error("final reset of the fault proxy failed: %s", exc)
+        # Belt and braces: whatever happened above, leave no toxic and no proxy down on
+        # the proxies this timeline touched. Not a server-wide /reset: a running
+        # Toxiproxy may serve others too.
+        for proxy in sorted({f.proxy for f in self.faults}):
+            try:
+                self.client.reset_proxy(proxy)
+            except FaultError as exc:
+                log.error("final reset of proxy %s failed: %s", proxy, exc)

@@ -117,6 +117,12 @@ class ToxiproxyClient:
             f"delete proxy {name}", lambda _: _checked(APIConsumer.delete(f"/proxies/{name}"))
         )
 
+    def reset_proxy(self, name: str) -> None:
+        """Enable one proxy and remove its toxics, leaving other proxies on the server alone."""
+        self.set_enabled(name, True)
+        for toxic in self.toxics(name):
+            self.remove_toxic(name, str(toxic["name"]))
+
     def reset(self) -> None:
         """Enable every proxy and remove every toxic."""
         self._call("reset", lambda _: _checked(APIConsumer.post("/reset")))

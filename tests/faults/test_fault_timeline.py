@@ -53,8 +53,8 @@ class FakeToxiproxy:
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         self._call("set_enabled", proxy, enabled)
 
-    def reset(self) -> None:
-        self._call("reset", "*")
+    def reset_proxy(self, proxy: str) -> None:
+        self._call("reset_proxy", proxy)
 
     def methods(self) -> list[tuple[str, str]]:
         with self.lock:
@@ -153,7 +153,7 @@ def test_removal_comes_before_an_application_due_at_the_same_moment(
     ]
 
 
-def test_stop_removes_active_faults_and_resets_the_proxy(
+def test_stop_removes_active_faults_and_resets_the_proxies_it_touched(
     client: FakeToxiproxy, make_timeline: Callable[..., FaultTimeline]
 ) -> None:
     timeline = make_timeline(
@@ -169,7 +169,7 @@ def test_stop_removes_active_faults_and_resets_the_proxy(
 
     assert time.monotonic() - started < 2.0  # does not wait for the schedule
     assert sorted(client.methods()[2:4]) == [("remove_toxic", "slow"), ("set_enabled", "postgres")]
-    assert client.methods()[-1] == ("reset", "*")
+    assert client.methods()[-1] == ("reset_proxy", "postgres")
     assert ("add_toxic", "never") not in client.methods()
     assert {(e.fault, e.action, e.ok) for e in timeline.events} == {
         ("slow", "apply", True),
@@ -187,7 +187,7 @@ def test_stop_is_idempotent_and_safe_before_start(
     timeline.stop()
     timeline.stop()
 
-    assert client.methods() == [("reset", "*"), ("reset", "*")]
+    assert client.methods() == [("reset_proxy", "postgres"), ("reset_proxy", "postgres")]
     assert timeline.events == []
 
 
@@ -224,18 +224,18 @@ def test_failed_removal_is_recorded_and_stop_still_resets(
     timeline.stop()
 
     assert [(e.action, e.ok) for e in timeline.events] == [("apply", True), ("remove", False)]
-    assert client.methods()[-1] == ("reset", "*")
+    assert client.methods()[-1] == ("reset_proxy", "postgres")
 
 
 def test_failing_reset_does_not_raise(
     client: FakeToxiproxy, make_timeline: Callable[..., FaultTimeline]
 ) -> None:
-    client.fail.add("reset:*")
+    client.fail.add("reset_proxy:postgres")
     timeline = make_timeline(fault(name="slow", at=0.0, duration=60))
 
     timeline.stop()
 
-    assert client.methods() == [("reset", "*")]
+    assert client.methods() == [("reset_proxy", "postgres")]
 
 
 def test_events_are_written_to_faults_jsonl(
