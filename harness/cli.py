@@ -22,7 +22,7 @@ from harness import __version__
 from harness.errors import ExperimentError, HarnessError
 from harness.experiment.durations import format_duration
 from harness.experiment.loader import load_experiment
-from harness.experiment.model import Experiment
+from harness.experiment.model import Backend, Experiment
 from harness.grading.phases import plan_phases
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -53,6 +53,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness.run import run_experiment
 
     experiment = load_experiment(args.file)
+    if args.backend is not None:
+        stack = experiment.stack.model_copy(update={"backend": Backend(args.backend)})
+        experiment = experiment.model_copy(update={"stack": stack})
     console.print(f"[bold]{experiment.name}[/]: {experiment.description}")
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     result = run_experiment(experiment, args.file, args.results)
@@ -134,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("results"),
         help="folder for run output (default: ./results)",
+    )
+    run.add_argument(
+        "--backend",
+        choices=[b.value for b in Backend],
+        help="run the stack with this backend instead of the experiment's",
     )
     run.set_defaults(handler=_cmd_run)
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backends.local import LocalStack, StackEndpoints
+from harness.backends import create_stack
+from harness.backends.base import Stack, StackEndpoints
 from harness.errors import HarnessError, LoadError
 from harness.experiment.model import Experiment
 from harness.faults.timeline import FaultTimeline
@@ -46,7 +47,7 @@ class RunContext:
     experiment: Experiment
     source: Path
     run_dir: Path
-    stack: LocalStack | None = None
+    stack: Stack | None = None
     endpoints: StackEndpoints | None = None
     timeline: FaultTimeline | None = None
     t0: float | None = None
@@ -94,8 +95,11 @@ def _mark_aborted(ctx: RunContext) -> None:
 
 
 def _stack_up_and_drive(ctx: RunContext) -> None:
-    stack = LocalStack(
-        ctx.experiment.stack, booking_dir_for(ctx.experiment, ctx.source), ctx.run_dir
+    stack = create_stack(
+        ctx.experiment.stack,
+        booking_dir_for(ctx.experiment, ctx.source),
+        ctx.run_dir,
+        run_id=ctx.run_dir.name,
     )
     ctx.stack = stack
     try:

@@ -20,11 +20,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from harness.backends import toxiproxy_server
+from harness.backends.base import StackEndpoints
 from harness.backends.ports import LOOPBACK, free_ports
 from harness.backends.postgres import EmbeddedPostgres
 from harness.backends.processes import ManagedProcess, wait_until
@@ -35,16 +35,6 @@ from harness.faults.toxiproxy import ToxiproxyClient
 log = logging.getLogger(__name__)
 
 DB_PROXY = "postgres"
-
-
-@dataclass(frozen=True)
-class StackEndpoints:
-    """Where the running stack's parts can be reached."""
-
-    booking_url: str
-    toxiproxy_url: str
-    database_url: str
-    proxies: dict[str, str] = field(default_factory=dict)
 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:

@@ -180,6 +180,7 @@ class Backend(str, Enum):
     """How the stack is run."""
 
     local = "local"
+    docker = "docker"
 
 
 class StackSpec(Model):
