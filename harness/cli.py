@@ -108,7 +108,9 @@ def _print_plan(console: Console, experiment: Experiment) -> None:
     console.print("objectives:")
     for objective in experiment.objectives:
         where = f" [{objective.endpoint}]" if objective.endpoint else ""
-        console.print(f"  {objective.sli.value}{where} {objective.target_text} over the run")
+        console.print(
+            f"  {objective.sli.value}{where} {objective.target_text} in phase {objective.phase}"
+        )
 
 
 def _cmd_plan(args: argparse.Namespace, console: Console) -> int:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from harness.errors import ExperimentError, Problem
 from harness.experiment.durations import format_duration
 from harness.experiment.model import (
+    SLI,
     SLI_UNITS,
     TOXIC_ATTRIBUTES,
     Experiment,
@@ -144,6 +145,7 @@ def _cross_checks(doc: Document, experiment: Experiment) -> list[Problem]:
     problems.extend(_overlaps(doc, experiment.faults))
     for index, objective in enumerate(experiment.objectives):
         problems.extend(_objective_problems(doc, index, objective))
+        problems.extend(_phase_problems(doc, index, objective, experiment))
     return problems
 
 
@@ -166,6 +168,51 @@ def _attribute_problems(doc: Document, path: KeyPath, fault: Fault) -> list[Prob
                 doc.problem((*path, "attributes", key), f"must not be negative (got {value})")
             )
     return problems
+
+
+def _phase_problems(
+    doc: Document, index: int, objective: Objective, experiment: Experiment
+) -> list[Problem]:
+    """The objective's phase must exist on this experiment's timeline."""
+    faults = experiment.faults
+    phase = objective.phase
+    path: KeyPath = ("objectives", index, "phase")
+    labels = [f.label for f in faults]
+    missing = None
+    if phase == "baseline" and not any(f.at > 0 for f in faults):
+        missing = "a baseline needs a first fault that starts after 0s"
+    elif phase == "during" and not faults:
+        missing = "'during' needs at least one fault"
+    elif phase == "recovery" and not (
+        faults and max(f.end for f in faults) < experiment.load.duration
+    ):
+        missing = "a recovery phase needs the last fault to end before the load does"
+    elif phase.startswith("fault:") and phase.removeprefix("fault:") not in labels:
+        missing = f"no fault is named {phase.removeprefix('fault:')!r}"
+    if missing:
+        accepted = ", ".join(["run", *_phases_of(experiment)])
+        return [doc.problem(path, f"{missing}; phases of this experiment: {accepted}")]
+    if objective.sli is SLI.recovery_time and not (
+        phase == "recovery" or phase.startswith("fault:")
+    ):
+        return [
+            doc.problem(
+                path, "recovery_time is measured after a fault: use phase recovery or fault:NAME"
+            )
+        ]
+    return []
+
+
+def _phases_of(experiment: Experiment) -> list[str]:
+    faults = experiment.faults
+    if not faults:
+        return []
+    names = ["during", *(f"fault:{f.label}" for f in faults)]
+    if any(f.at > 0 for f in faults):
+        names.insert(0, "baseline")
+    if max(f.end for f in faults) < experiment.load.duration:
+        names.append("recovery")
+    return names
 
 
 def _objective_problems(doc: Document, index: int, objective: Objective) -> list[Problem]:

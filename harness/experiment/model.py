@@ -203,6 +203,7 @@ class SLI(str, Enum):
     latency_p95 = "latency_p95"
     latency_p99 = "latency_p99"
     throughput = "throughput"
+    recovery_time = "recovery_time"
 
 
 SLI_UNITS: dict[SLI, str] = {
@@ -213,7 +214,10 @@ SLI_UNITS: dict[SLI, str] = {
     SLI.latency_p95: "ms",
     SLI.latency_p99: "ms",
     SLI.throughput: "req/s",
+    SLI.recovery_time: "s",
 }
+
+PHASE_PATTERN = r"^(run|baseline|during|recovery|fault:[A-Za-z0-9_.-]+)$"
 
 
 class Objective(Model):
@@ -224,6 +228,15 @@ class Objective(Model):
     max: float | None = Field(default=None, description="The SLI must stay below this.")
     endpoint: str | None = Field(
         default=None, description="Restrict to one endpoint (browse, availability, hold, ...)."
+    )
+    phase: str = Field(
+        default="run",
+        pattern=PHASE_PATTERN,
+        description=(
+            "Where the objective applies: run (the whole run), baseline (before the first "
+            "fault), during (every fault window), fault:NAME (one fault's window), recovery "
+            "(after the last fault). For recovery_time: recovery or fault:NAME."
+        ),
     )
 
     @model_validator(mode="after")

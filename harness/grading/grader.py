@@ -5,13 +5,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.experiment.model import SLI, Experiment
+from harness.experiment.model import SLI, Experiment, Objective
 from harness.faults.timeline import FaultEvent
 from harness.grading.integrity import IntegrityReport
-from harness.grading.phases import RUN, Phase, plan_phases
+from harness.grading.phases import Phase, plan_phases, windows_for
+from harness.grading.recovery import recovery_seconds
 from harness.grading.slis import WindowCounts, compute
-from harness.grading.verdict import ObjectiveResult, Verdict, decide, grade_objective
-from harness.load.stats import LoadStats
+from harness.grading.verdict import (
+    ObjectiveResult,
+    Verdict,
+    decide,
+    grade_objective,
+    grade_value,
+)
+from harness.load.stats import LoadStats, new_histogram
 
 REPORTED_SLIS = (
     SLI.availability,
@@ -24,23 +31,48 @@ REPORTED_SLIS = (
 )
 
 
+def _seconds(start: float, end: float) -> tuple[int, int]:
+    # The recorder files requests under the whole second they started in. A second
+    # belongs to the window holding its midpoint, so adjacent phases share none and
+    # together cover every second.
+    return math.ceil(start - 0.5), math.ceil(end - 0.5)
+
+
 def window_counts(
     stats: LoadStats, start: float, end: float, endpoint: str | None = None
 ) -> WindowCounts:
     """Counts between two wall-clock times, for one endpoint or all."""
-    # The recorder files requests under the whole second they started in. A second
-    # belongs to the window holding its midpoint, so adjacent phases share none and
-    # together cover every second.
-    first, last = math.ceil(start - 0.5), math.ceil(end - 0.5)
-    agg = stats.window(first, last, endpoint)
-    bookings = stats.booking_window(first, last)
+    return windows_counts(stats, [(start, end)], endpoint)
+
+
+def windows_counts(
+    stats: LoadStats, windows: list[tuple[float, float]], endpoint: str | None = None
+) -> WindowCounts:
+    """Counts over several wall-clock windows taken together (their histograms merged)."""
+    histogram = new_histogram()
+    outcomes: dict[str, int] = {}
+    requests = attempts = completed = 0
+    for start, end in windows:
+        first, last = _seconds(start, end)
+        agg = stats.window(first, last, endpoint)
+        bookings = stats.booking_window(first, last)
+        requests += agg.count
+        attempts += bookings.attempts
+        completed += bookings.completed
+        histogram.add(agg.histogram)
+        for outcome, n in agg.outcomes.items():
+            outcomes[outcome.value] = outcomes.get(outcome.value, 0) + n
+
+    def latency(p: float) -> float | None:
+        return float(histogram.get_value_at_percentile(p)) / 1000.0 if requests else None
+
     return WindowCounts(
-        seconds=max(end - start, 0.0),
-        requests=agg.count,
-        outcomes={outcome.value: n for outcome, n in agg.outcomes.items()},
-        booking_attempts=bookings.attempts,
-        bookings_completed=bookings.completed,
-        latency_ms=agg.percentile if agg.count else (lambda _p: None),
+        seconds=sum(max(end - start, 0.0) for start, end in windows),
+        requests=requests,
+        outcomes=outcomes,
+        booking_attempts=attempts,
+        bookings_completed=completed,
+        latency_ms=latency,
     )
 
 
@@ -67,6 +99,22 @@ def _missing_faults(experiment: Experiment, events: list[FaultEvent]) -> list[st
     return [f.label for f in experiment.faults if f.label not in applied or f.label in unproven]
 
 
+def _grade(
+    objective: Objective,
+    experiment: Experiment,
+    stats: LoadStats,
+    phases: list[Phase],
+    *,
+    t0: float,
+    t_end: float,
+) -> ObjectiveResult:
+    if objective.sli is SLI.recovery_time:
+        seconds = recovery_seconds(experiment, stats, objective.phase, t0=t0, t_end=t_end)
+        return grade_value(objective, seconds)
+    windows = [(t0 + p.start, t0 + p.end) for p in windows_for(objective.phase, phases)]
+    return grade_objective(objective, windows_counts(stats, windows, objective.endpoint))
+
+
 def grade_run(
     experiment: Experiment,
     stats: LoadStats,
@@ -79,12 +127,10 @@ def grade_run(
 ) -> dict[str, Any]:
     """Everything verdict.json holds: phases with their SLIs, objectives and the verdict."""
     phases = plan_phases(experiment, run_length=t_end - t0 if aborted else None)
-    by_name = {p.name: p for p in phases}
-    results: list[ObjectiveResult] = []
-    for objective in experiment.objectives:
-        phase = by_name[RUN]
-        counts = window_counts(stats, t0 + phase.start, t0 + phase.end, objective.endpoint)
-        results.append(grade_objective(objective, phase.name, counts))
+    results = [
+        _grade(objective, experiment, stats, phases, t0=t0, t_end=t_end)
+        for objective in experiment.objectives
+    ]
     missing = [] if aborted else _missing_faults(experiment, fault_events)
     integrity_ok = integrity.ok if integrity is not None else False
     summary = integrity.summary if integrity is not None else "not checked"

@@ -14,6 +14,8 @@ from harness.experiment.model import Experiment
 RUN = "run"
 BASELINE = "baseline"
 RECOVERY = "recovery"
+DURING = "during"  # every fault window together
+FAULT_PREFIX = "fault:"
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,23 @@ def plan_phases(experiment: Experiment, run_length: float | None = None) -> list
     if length > last_end:
         phases.append(Phase(RECOVERY, last_end, length))
     return phases
+
+
+def windows_for(phase: str, phases: list[Phase]) -> list[Phase]:
+    """The windows an objective's ``phase`` covers; empty when the run had no such phase.
+
+    ``during`` is the union of every fault window; the other names are single phases.
+    """
+    if phase == DURING:
+        return [p for p in phases if p.name.startswith(FAULT_PREFIX)]
+    return [p for p in phases if p.name == phase]
+
+
+def recovery_start(phase: str, experiment: Experiment) -> float | None:
+    """When the fault a recovery is measured from ended: the named fault, else the last."""
+    if phase.startswith(FAULT_PREFIX):
+        label = phase.removeprefix(FAULT_PREFIX)
+        ends = [f.end for f in experiment.faults if f.label == label]
+    else:
+        ends = [f.end for f in experiment.faults]
+    return max(ends) if ends else None

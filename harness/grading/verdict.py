@@ -47,9 +47,13 @@ class ObjectiveResult:
         return f"{self.actual:.{digits}f} {self.unit}"
 
 
-def grade_objective(objective: Objective, phase: str, window: WindowCounts) -> ObjectiveResult:
-    """Compare one SLI with its target; the margin is positive when there is headroom."""
-    actual = compute(objective.sli, window)
+def grade_objective(objective: Objective, window: WindowCounts) -> ObjectiveResult:
+    """Compare one SLI, computed over ``window``, with its target."""
+    return grade_value(objective, compute(objective.sli, window))
+
+
+def grade_value(objective: Objective, actual: float | None) -> ObjectiveResult:
+    """Compare a measured SLI with its target; the margin is positive when there is headroom."""
     if actual is None:
         status, margin = Status.inconclusive, None
     elif objective.min is not None:
@@ -61,7 +65,7 @@ def grade_objective(objective: Objective, phase: str, window: WindowCounts) -> O
         status = Status.passed if actual < objective.max else Status.failed
     return ObjectiveResult(
         sli=objective.sli.value,
-        phase=phase,
+        phase=objective.phase,
         endpoint=objective.endpoint,
         target=objective.target_text,
         bound=objective.bound,

@@ -321,3 +321,50 @@ def test_unreadable_file_is_an_experiment_error(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.file == str(missing)
     assert "cannot read the file" in problem.message
+
+
+PHASE_BASE = """\
+name: p
+description: d
+load:
+  stages: [{duration: 60s, users: 1, spawn_rate: 1}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("faults", "phase", "says"),
+    [
+        ("", "baseline", "a baseline needs a first fault"),
+        ("", "during", "'during' needs at least one fault"),
+        (
+            "faults: [{name: x, type: noop, at: 10s, duration: 50s}]\n",
+            "recovery",
+            "a recovery phase needs the last fault to end before the load does",
+        ),
+        (
+            "faults: [{name: x, type: noop, at: 10s, duration: 5s}]\n",
+            "fault:y",
+            "no fault is named 'y'",
+        ),
+    ],
+)
+def test_an_objective_phase_must_exist_on_the_timeline(faults: str, phase: str, says: str) -> None:
+    text = (
+        PHASE_BASE + faults + f"objectives:\n  - {{sli: availability, min: 99, phase: {phase}}}\n"
+    )
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment_text(text, "p.yaml")
+    (problem,) = caught.value.problems
+    assert problem.key == "objectives[0].phase"
+    assert says in problem.message
+    assert "phases of this experiment: run" in problem.message
+
+
+def test_recovery_time_needs_a_recovery_or_fault_phase() -> None:
+    text = (
+        PHASE_BASE
+        + "faults: [{name: x, type: noop, at: 10s, duration: 5s}]\n"
+        + ("objectives:\n  - {sli: recovery_time, max: 5, phase: run}\n")
+    )
+    with pytest.raises(ExperimentError, match="recovery_time is measured after a fault"):
+        load_experiment_text(text, "p.yaml")

@@ -109,3 +109,63 @@ def test_an_integrity_violation_fails_a_run_whose_slos_pass() -> None:
 
     assert result["verdict"]["status"] == "fail"
     assert "sold twice" in result["verdict"]["reason"]
+
+
+PHASED = load_experiment_text("""
+name: phased
+description: phase-aware objectives
+load:
+  stages: [{duration: 20s, users: 5, spawn_rate: 5}]
+faults:
+  - {name: slow, type: latency, at: 5s, duration: 5s, attributes: {latency: 100}}
+objectives:
+  - {sli: latency_p95, max: 500, phase: baseline}
+  - {sli: latency_p95, max: 500, phase: during}
+  - {sli: latency_p95, max: 500, phase: recovery}
+  - {sli: latency_p95, max: 1000, phase: fault:slow}
+  - {sli: recovery_time, max: 3, phase: recovery}
+""")
+
+
+def test_each_objective_is_graded_over_its_own_phase() -> None:
+    result = grade_run(
+        PHASED, stats(), t0=T0, t_end=T0 + 20, integrity=integrity(), fault_events=events()
+    )
+
+    graded = [(o["phase"], o["sli"], o["status"]) for o in result["verdict"]["objectives"]]
+    assert graded == [
+        ("baseline", "latency_p95", "pass"),
+        ("during", "latency_p95", "fail"),
+        ("recovery", "latency_p95", "pass"),
+        ("fault:slow", "latency_p95", "pass"),
+        ("recovery", "recovery_time", "pass"),
+    ]
+
+
+def test_recovery_time_counts_from_the_fault_end_to_a_stable_healthy_stretch() -> None:
+    # Still slow for 4 s after the fault ended at 10 s: healthy again from 14 s.
+    result = grade_run(
+        PHASED,
+        stats(slow_to=14),
+        t0=T0,
+        t_end=T0 + 20,
+        integrity=integrity(),
+        fault_events=events(),
+    )
+
+    recovery = result["verdict"]["objectives"][-1]
+    assert recovery["actual"] == 4
+    assert recovery["status"] == "fail"  # objective: < 3 s
+
+
+def test_a_service_that_never_recovers_gets_the_rest_of_the_run() -> None:
+    result = grade_run(
+        PHASED,
+        stats(slow_to=20),
+        t0=T0,
+        t_end=T0 + 20,
+        integrity=integrity(),
+        fault_events=events(),
+    )
+
+    assert result["verdict"]["objectives"][-1]["actual"] == 10

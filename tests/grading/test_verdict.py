@@ -44,61 +44,63 @@ P95 = Objective(sli=SLI.latency_p95, max=500)
 
 
 def test_min_objective_passes_at_exactly_its_bound() -> None:
-    graded = grade_objective(AVAILABILITY, "run", window(ok=999, failed=1))
+    graded = grade_objective(AVAILABILITY, window(ok=999, failed=1))
 
     assert graded.actual == pytest.approx(99.9)
     assert graded.status is Status.passed
 
 
 def test_min_objective_fails_below_its_bound_with_a_negative_margin() -> None:
-    graded = grade_objective(AVAILABILITY, "run", window(ok=998, failed=2))
+    graded = grade_objective(AVAILABILITY, window(ok=998, failed=2))
 
     assert graded.status is Status.failed
     assert graded.margin == pytest.approx(-0.1)
 
 
 def test_min_objective_margin_is_positive_with_headroom() -> None:
-    graded = grade_objective(AVAILABILITY, "baseline", window(ok=1000))
+    graded = grade_objective(AVAILABILITY, window(ok=1000))
 
     assert graded.status is Status.passed
     assert graded.margin == pytest.approx(0.1)
-    assert graded.phase == "baseline"
+    assert graded.phase == "run"
 
 
 def test_max_objective_fails_at_exactly_its_bound() -> None:
-    graded = grade_objective(P95, "run", window(ok=10, p95=500.0))
+    graded = grade_objective(P95, window(ok=10, p95=500.0))
 
     assert graded.status is Status.failed
     assert graded.margin == 0.0
 
 
 def test_max_objective_passes_below_its_bound_with_a_positive_margin() -> None:
-    graded = grade_objective(P95, "run", window(ok=10, p95=420.0))
+    graded = grade_objective(P95, window(ok=10, p95=420.0))
 
     assert graded.status is Status.passed
     assert graded.margin == pytest.approx(80.0)
 
 
 def test_max_objective_margin_is_negative_when_exceeded() -> None:
-    graded = grade_objective(P95, "run", window(ok=10, p95=2300.0))
+    graded = grade_objective(P95, window(ok=10, p95=2300.0))
 
     assert graded.status is Status.failed
     assert graded.margin == pytest.approx(-1800.0)
 
 
 def test_objective_without_data_is_inconclusive() -> None:
-    graded = grade_objective(AVAILABILITY, "run", NO_DATA)
+    graded = grade_objective(AVAILABILITY, NO_DATA)
 
     assert graded.status is Status.inconclusive
     assert (graded.actual, graded.margin) == (None, None)
     assert graded.actual_text == "no data"
 
 
-def test_graded_objective_carries_its_target_and_unit() -> None:
-    graded = grade_objective(P95, "fault:db", window(ok=10, p95=123.45))
+def test_graded_objective_carries_its_target_unit_and_phase() -> None:
+    during = P95.model_copy(update={"phase": "fault:db"})
+    graded = grade_objective(during, window(ok=10, p95=123.45))
 
-    assert (graded.sli, graded.target, graded.bound, graded.unit) == (
+    assert (graded.sli, graded.phase, graded.target, graded.bound, graded.unit) == (
         "latency_p95",
+        "fault:db",
         "< 500 ms",
         500,
         "ms",
@@ -107,7 +109,7 @@ def test_graded_objective_carries_its_target_and_unit() -> None:
 
 
 def test_percentages_print_with_three_decimals() -> None:
-    graded = grade_objective(AVAILABILITY, "run", window(ok=9421, failed=579))
+    graded = grade_objective(AVAILABILITY, window(ok=9421, failed=579))
 
     assert graded.actual_text == "94.210 %"
 
