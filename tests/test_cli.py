@@ -73,8 +73,8 @@ def test_plan_prints_stages_faults_phases_and_objectives(run_cli: Cli) -> None:
         "recovery 1m5s-1m30s",
     ):
         assert phase in text
-    assert "availability >= 99.9 % over the run" in text
-    assert "latency_p95 < 500 ms over the run" in text
+    assert "availability >= 99.9 % in phase run" in text
+    assert "latency_p95 < 500 ms in phase run" in text
 
 
 def test_plan_without_faults_says_so(run_cli: Cli, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_plan_without_faults_says_so(run_cli: Cli, tmp_path: Path) -> None:
     assert result.code == 0
     assert "faults: none" in result.text
     assert "phases: run 0s-30s objectives:" in result.text
-    assert "throughput >= 1 req/s over the run" in result.text
+    assert "throughput >= 1 req/s in phase run" in result.text
 
 
 def test_plan_of_a_bad_file_is_exit_2_on_stderr(run_cli: Cli) -> None:
