@@ -52,7 +52,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness.report.console import render_verdict
     from harness.run import run_experiment
 
-    experiment = load_experiment(args.file)
+    experiment = load_experiment(args.file, args.overrides)
     if args.backend is not None:
         stack = experiment.stack.model_copy(update={"backend": Backend(args.backend)})
         experiment = experiment.model_copy(update={"stack": stack})
@@ -70,7 +70,7 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     problems = 0
     for path in args.files:
         try:
-            experiment = load_experiment(path)
+            experiment = load_experiment(path, args.overrides)
         except ExperimentError as exc:
             problems += 1
             console.print(f"[red]invalid[/] {path}")
@@ -114,7 +114,7 @@ def _print_plan(console: Console, experiment: Experiment) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
-    _print_plan(console, load_experiment(args.file))
+    _print_plan(console, load_experiment(args.file, args.overrides))
     return EXIT_PASS
 
 
@@ -131,8 +131,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    overrides = argparse.ArgumentParser(add_help=False)
+    overrides.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a value of the experiment, e.g. --set load.stages[1].users=200 "
+        "or --set vars.latency=300 (repeatable)",
+    )
 
-    run = sub.add_parser("run", help="run an experiment and grade it against its SLOs")
+    run = sub.add_parser(
+        "run", parents=[overrides], help="run an experiment and grade it against its SLOs"
+    )
     run.add_argument("file", type=Path)
     run.add_argument(
         "--results",
@@ -147,11 +159,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
-    validate = sub.add_parser("validate", help="check experiment files; starts nothing")
+    validate = sub.add_parser(
+        "validate", parents=[overrides], help="check experiment files; starts nothing"
+    )
     validate.add_argument("files", type=Path, nargs="+")
     validate.set_defaults(handler=_cmd_validate)
 
-    plan = sub.add_parser("plan", help="print the resolved timeline; starts nothing")
+    plan = sub.add_parser(
+        "plan", parents=[overrides], help="print the resolved timeline; starts nothing"
+    )
     plan.add_argument("file", type=Path)
     plan.set_defaults(handler=_cmd_plan)
 

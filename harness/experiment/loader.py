@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import ExperimentError, Problem
+from harness.experiment.compose import compose
 from harness.experiment.durations import format_duration
 from harness.experiment.model import (
     SLI,
@@ -26,15 +27,15 @@ from harness.experiment.model import (
     Objective,
     ToxicType,
 )
-from harness.experiment.source import Document, KeyPath, parse_file, parse_text
+from harness.experiment.source import Document, KeyPath, parse_text
 
 # Proxies the reference stack puts in front of its dependencies.
 KNOWN_PROXIES = ("postgres",)
 
 
-def load_experiment(path: Path) -> Experiment:
-    """Read, parse and validate an experiment file."""
-    return validate_document(parse_file(path))
+def load_experiment(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Experiment:
+    """Read, parse and validate an experiment file with its bases, vars and ``--set``s."""
+    return validate_document(compose(path, overrides))
 
 
 def load_experiment_text(text: str, file: str = "<experiment>") -> Experiment:

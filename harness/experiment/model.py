@@ -183,6 +183,26 @@ class Backend(str, Enum):
     docker = "docker"
 
 
+class ImagesSpec(Model):
+    """Container images of the Docker backend, one per service.
+
+    The environment variables ``HARNESS_IMAGE_POSTGRES``, ``HARNESS_IMAGE_TOXIPROXY`` and
+    ``HARNESS_IMAGE_BOOKING`` win over these (CI points them at images it built).
+    """
+
+    postgres: str = Field(default="postgres:16", min_length=1, description="PostgreSQL image.")
+    toxiproxy: str = Field(
+        default="ghcr.io/shopify/toxiproxy:2.12.0",
+        min_length=1,
+        description="Toxiproxy server image (or one accepting the same flags).",
+    )
+    booking: str = Field(
+        default="concert-chaos/booking:latest",
+        min_length=1,
+        description="Booking service image, built from stack/booking/Dockerfile.",
+    )
+
+
 class StackSpec(Model):
     """The system under test: PostgreSQL behind a fault proxy, booking replicas in front."""
 
@@ -190,6 +210,7 @@ class StackSpec(Model):
     booking: BookingSpec = Field(default_factory=BookingSpec)
     postgres: PostgresSpec = Field(default_factory=PostgresSpec)
     toxiproxy: ToxiproxySpec = Field(default_factory=ToxiproxySpec)
+    images: ImagesSpec = Field(default_factory=ImagesSpec)
     startup_timeout: Duration = Field(default=30.0, gt=0, le=600)
 
 

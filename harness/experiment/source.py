@@ -21,10 +21,15 @@ KeyPath = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Position:
-    """1-based line and column of a node in its file."""
+    """1-based line and column of a node; ``file`` when it came from another file.
 
-    line: int
-    column: int
+    Values merged in from a base experiment (``extends``) keep their own file, and
+    values given with ``--set`` have no line at all.
+    """
+
+    line: int | None
+    column: int | None
+    file: str | None = None
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Document:
         """A problem located at ``path``."""
         pos = self.locate_key(path) if at_key else self.locate(path)
         return Problem(
-            file=self.file,
+            file=pos.file or self.file if pos else self.file,
             line=pos.line if pos else None,
             column=pos.column if pos else None,
             key=dotted(path),
