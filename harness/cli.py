@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -118,6 +119,13 @@ def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS
 
 
+def _cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    from harness.experiment.schema import experiment_schema
+
+    print(json.dumps(experiment_schema(), indent=2))
+    return EXIT_PASS
+
+
 def _cmd_proxy(args: argparse.Namespace, console: Console) -> int:
     from harness.proxy.cli import main as proxy_main
 
@@ -170,6 +178,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("file", type=Path)
     plan.set_defaults(handler=_cmd_plan)
+
+    schema = sub.add_parser("schema", help="print the experiment JSON Schema, for editors")
+    schema.set_defaults(handler=_cmd_schema)
 
     proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
     proxy_sub = proxy.add_subparsers(dest="proxy_command", required=True)

@@ -15,13 +15,26 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from harness.experiment.durations import parse_duration
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h))+\s*$"},
+            ],
+            "description": "Seconds, or a string like 30s, 1m30s, 500ms.",
+        }
+    ),
+]
 
 MAX_RUN_SECONDS = 6 * 3600.0
 MAX_USERS = 5000
@@ -113,14 +126,23 @@ class LoadSpec(Model):
 class Fault(Model):
     """A toxic (or a proxy taken down) on one proxy for a window of the run."""
 
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        max_length=64,
+        description="Names the fault in reports and in phase fault:NAME; also the toxic's name.",
+    )
     proxy: str = Field(default="postgres", description="Name of the proxy to act on.")
     type: ToxicType = Field(description="Toxic type, or `down` to disable the proxy.")
     at: Duration = Field(ge=0, le=MAX_RUN_SECONDS, description="Start, from the start of load.")
     duration: Duration = Field(gt=0, le=MAX_RUN_SECONDS, description="How long it stays.")
     stream: Stream = Stream.downstream
     toxicity: float = Field(default=1.0, ge=0, le=1, description="Share of connections hit.")
-    attributes: dict[str, int] = Field(default_factory=dict)
+    attributes: dict[str, int] = Field(
+        default_factory=dict,
+        description="The toxic's attributes as Toxiproxy names them, e.g. latency and jitter "
+        "(ms) for latency, rate (KB/s) for bandwidth, timeout (ms) for timeout.",
+    )
 
     @property
     def end(self) -> float:
@@ -150,7 +172,9 @@ class BookingSpec(Model):
 class PostgresSpec(Model):
     """Settings of the PostgreSQL server."""
 
-    max_connections: int = Field(default=300, ge=10, le=10000)
+    max_connections: int = Field(
+        default=300, ge=10, le=10000, description="PostgreSQL's max_connections setting."
+    )
 
 
 class ToxiproxyServer(str, Enum):
@@ -299,12 +323,21 @@ def default_objectives() -> list[Objective]:
 class Experiment(Model):
     """One question asked of the stack, with the load, faults and objectives to answer it."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        max_length=64,
+        description="Short name: lower case, digits and dashes; names the results folder.",
+    )
     description: str = Field(min_length=1, description="The question this experiment asks.")
     stack: StackSpec = Field(default_factory=StackSpec)
     load: LoadSpec
-    faults: list[Fault] = Field(default_factory=list)
-    objectives: list[Objective] = Field(default_factory=default_objectives)
+    faults: list[Fault] = Field(
+        default_factory=list, description="The fault timeline; offsets from the start of load."
+    )
+    objectives: list[Objective] = Field(
+        default_factory=default_objectives,
+        description="SLOs to grade; omitted, the post-mortem's table applies.",
+    )
 
     @field_validator("description")
     @classmethod
