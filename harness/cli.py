@@ -132,6 +132,17 @@ def _cmd_proxy(args: argparse.Namespace, console: Console) -> int:
     return proxy_main(args.proxy_args)
 
 
+def _cmd_clean(args: argparse.Namespace, console: Console) -> int:
+    from harness.backends.clean import clean
+
+    removed = clean(args.run)
+    for item in removed:
+        console.print(f"removed {item.kind} {item.name} (run {item.run_id})", highlight=False)
+    scope = f"of run {args.run}" if args.run else "of any run"
+    console.print(f"{len(removed)} Docker object(s) {scope} removed", highlight=False)
+    return EXIT_PASS
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness", description="Chaos and load tests for the concert ticketing stack."
@@ -187,6 +198,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = proxy_sub.add_parser("serve", help="run it, like toxiproxy-server", add_help=False)
     serve.add_argument("proxy_args", nargs=argparse.REMAINDER)
     serve.set_defaults(handler=_cmd_proxy)
+
+    clean = sub.add_parser("clean", help="remove Docker containers that runs left behind")
+    clean.add_argument("--run", metavar="RUN_ID", help="only this run's (default: every run's)")
+    clean.set_defaults(handler=_cmd_clean)
     return parser
 
 
