@@ -25,11 +25,14 @@ spent (burn rate x run length / 30 days), and how long the budget would last at 
 pages when both a long and a short window burn faster than a factor: fast 1 h and 5 min
 at 14.4, slow 6 h and 30 min at 6. A run lasts minutes, so those windows cannot be laid
 on it as they are. Burn rates are ratios and do not depend on the time scale, so the run
-is read as a scale model of six hours: every window is multiplied by run length / 6 h
-(a 90 s run: slow 90 s and 7.5 s, fast 15 s and 1.25 s), rounded up to whole seconds
-(the recorder's resolution), at least one. "Fired" means the run's pattern of errors,
-played out over real hours, would have paged; it does not mean a real alert on a real
-month of traffic would have, which depends on the traffic around the incident.
+is read as a scale model of twelve hours: every window is multiplied by run length / 12 h
+(a 90 s run: fast 7.5 s and 0.6 s, slow 45 s and 3.75 s), rounded up to whole seconds
+(the recorder's resolution), at least one. Twelve hours, not six, so that the slow
+alert's long window is half the run and can be evaluated over the whole second half.
+An alert is evaluated at the end of every second once its long window fits in the run
+(nothing is known about the time before the run). "Fired" means the run's pattern of
+errors, played out over real hours, would have paged; it does not mean a real alert on
+a real month of traffic would have, which depends on the traffic around the incident.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from harness.report.model import ObjectiveView, RunResult
 from harness.report.series import count_at_or_above
 
 PERIOD_SECONDS = 30 * 24 * 3600.0
-MODEL_SECONDS = 6 * 3600.0
+MODEL_SECONDS = 12 * 3600.0
 """The stretch of real time a run stands for when burn-rate windows are scaled."""
 
 

@@ -226,7 +226,7 @@ def _budget(result: RunResult, stats: LoadStats | None) -> str:
     note = (
         '<p class="meta">Burn rate: the bad share over the allowed share. Alerts follow the '
         "multi-window policy (fast 1 h/5 min above 14.4x, slow 6 h/30 min above 6x) with the "
-        "run read as a scale model of 6 hours: each window is scaled by run length / 6 h.</p>"
+        "run read as a scale model of 12 hours: each window is scaled by run length / 12 h.</p>"
     )
     return "<h2>Error budget</h2>" + table(headers, _budget_rows(items), range(1, 6)) + note
 

@@ -13,9 +13,11 @@ merging their histograms the same way.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -101,13 +103,30 @@ def _point_values(records: Sequence[RequestSecond], seconds: int) -> dict[str, f
         return {"throughput": 0.0, **empty}
     good = sum(n for r in records for o, n in r.outcomes.items() if o.value in SUCCESSES)
     merged = merge_histograms(r.histogram for r in records)
+    p50, p95, p99 = percentiles_ms(merged, (50.0, 95.0, 99.0))
     return {
         "throughput": count / seconds,
         "error_rate": 100.0 * (count - good) / count,
-        "p50": merged.get_value_at_percentile(50.0) / 1000.0,
-        "p95": merged.get_value_at_percentile(95.0) / 1000.0,
-        "p99": merged.get_value_at_percentile(99.0) / 1000.0,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
     }
+
+
+def percentiles_ms(histogram: HdrHistogram, wanted: Sequence[float]) -> list[float]:
+    """Percentiles in milliseconds, equal to ``get_value_at_percentile`` for each.
+
+    HdrHistogram's own method walks every slot in Python for every call (about 7 ms);
+    a running sum over the counts, made in C by ``accumulate``, serves all of them.
+    """
+    running = list(accumulate(histogram.counts[: histogram.counts_len]))
+    values = []
+    for p in wanted:
+        index = bisect_left(running, histogram.get_target_count_at_percentile(p))
+        index = min(index, histogram.counts_len - 1)
+        value = histogram.get_highest_equivalent_value(histogram.get_value_from_index(index))
+        values.append(value / 1000.0)
+    return values
 
 
 def merge_histograms(histograms: Iterable[HdrHistogram]) -> HdrHistogram:
