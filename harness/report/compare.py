@@ -25,11 +25,19 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from harness.report.model import HIGHER_IS_BETTER, SLI_UNITS, ReportError, RunResult, format_value
+from harness.report.model import (
+    HIGHER_IS_BETTER,
+    SLI_UNITS,
+    ReportError,
+    RunResult,
+    format_value,
+    load_run,
+)
 from harness.report.page import document, esc, status_text, table
 
 
@@ -267,3 +275,25 @@ def render_compare_html(comparison: Comparison) -> str:
         + "".join(f'<p class="meta">note: {esc(n)}</p>' for n in comparison.notes)
     )
     return document(f"compare {c.name}", body)
+
+
+def compare_paths(
+    baseline: Path,
+    candidate: Path,
+    tolerances: Sequence[str] = (),
+    *,
+    console: Console | None = None,
+    html: Path | None = None,
+) -> Comparison:
+    """``harness compare``: read both runs, compare, print, and write the HTML if asked.
+
+    ``baseline`` and ``candidate`` are results folders or verdict files. Bad tolerance
+    rules and unreadable runs raise ReportError before anything is printed.
+    """
+    rules = [parse_tolerance(text) for text in tolerances]
+    comparison = compare(load_run(baseline).result, load_run(candidate).result, rules)
+    if console is not None:
+        render_compare_console(console, comparison)
+    if html is not None:
+        html.write_text(render_compare_html(comparison), encoding="utf-8")
+    return comparison

@@ -1,4 +1,4 @@
-"""The verdict in the terminal: one rich table of objectives and one of phases."""
+"""The verdict in the terminal: objectives, what broke and when, and the SLIs per phase."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from harness.report.explain import findings
+from harness.report.model import ReportError, result_from_json
 
 STYLES = {
     "pass": "bold green",
@@ -24,26 +27,28 @@ def _fmt(value: float | None, unit: str, digits: int = 2) -> str:
 def render_verdict(console: Console, result: dict[str, Any]) -> None:
     """Print the objective table, the per-phase SLIs and the one-line verdict."""
     verdict = result["verdict"]
-    table = Table(title=f"SLOs: {result['experiment']['name']}", title_justify="left")
+    name = (result.get("experiment") or {}).get("name", "?")
+    table = Table(title=f"SLOs: {name}", title_justify="left")
     for column in ("objective", "phase", "target", "actual", "margin", "result"):
         table.add_column(column, justify="right" if column in ("actual", "margin") else "left")
-    for item in verdict["objectives"]:
-        name = item["sli"] + (f" [{item['endpoint']}]" if item["endpoint"] else "")
+    for item in verdict.get("objectives") or []:
+        label = item["sli"] + (f" [{item['endpoint']}]" if item.get("endpoint") else "")
         status = item["status"]
         table.add_row(
-            name,
-            item["phase"],
+            label,
+            item.get("phase", "run"),
             item["target"],
-            _fmt(item["actual"], item["unit"], 3),
-            _fmt(item["margin"], item["unit"], 3),
+            _fmt(item.get("actual"), item.get("unit", ""), 3),
+            _fmt(item.get("margin"), item.get("unit", ""), 3),
             f"[{STYLES.get(status, '')}]{status.upper()}[/]",
         )
     console.print(table)
+    _print_findings(console, result)
 
     phases = Table(title="SLIs per phase", title_justify="left")
     for column in ("phase", "window", "requests", "availability", "error rate", "p95", "bookings"):
         phases.add_column(column, justify="left" if column in ("phase", "window") else "right")
-    for phase in result["phases"]:
+    for phase in result.get("phases") or []:
         s = phase["slis"]
         phases.add_row(
             phase["name"],
@@ -61,5 +66,17 @@ def render_verdict(console: Console, result: dict[str, Any]) -> None:
         mark = "[green]ok[/]" if integrity.get("ok") else "[bold red]VIOLATED[/]"
         console.print(f"integrity: {mark} — {integrity.get('summary', '')}")
     style = STYLES.get(verdict["status"], "")
-    console.print(f"verdict: [{style}]{verdict['status'].upper()}[/] — {verdict['reason']}")
-    console.print(f"results: {result['results_dir']}")
+    console.print(f"verdict: [{style}]{verdict['status'].upper()}[/] — {verdict.get('reason', '')}")
+    console.print(f"results: {result.get('results_dir', '')}")
+
+
+def _print_findings(console: Console, result: dict[str, Any]) -> None:
+    """One line per objective that did not pass: where it broke, under which fault."""
+    try:
+        explained = findings(result_from_json(result))
+    except ReportError:
+        return
+    for finding in explained:
+        style = STYLES.get(finding.objective.status, "")
+        console.print(f"[{style}]{finding.objective.status.upper()}[/] ", end="")
+        console.print(finding.sentence, markup=False, highlight=False)

@@ -11,6 +11,7 @@ from rich.console import Console
 from harness.report.compare import (
     Tolerance,
     compare,
+    compare_paths,
     parse_tolerance,
     render_compare_console,
     render_compare_html,
@@ -131,3 +132,23 @@ def test_the_terminal_and_html_renderings_name_the_regression(tmp_path: Path) ->
     assert "REGRESSED" in out.getvalue()
     assert "regressed beyond tolerance: latency_p95@run" in out.getvalue()
     assert 'class="worse">REGRESSED' in html and "src=" not in html
+
+
+def test_compare_paths_reads_prints_and_writes_the_page(tmp_path: Path) -> None:
+    a, b = runs(tmp_path, Load(slow_ms=600), Load(slow_ms=900))
+    out = io.StringIO()
+    page = tmp_path / "compare.html"
+
+    result = compare_paths(
+        a, b / "verdict.json", ["latency_p95=60%"], console=Console(file=out), html=page
+    )
+
+    # p95 may grow 60 %; p99 keeps its default 10 % and grew 50 %.
+    assert {r.sli for r in result.regressions} == {"latency_p99"}
+    assert "REGRESSED" in out.getvalue()
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_compare_paths_rejects_a_bad_rule_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="expected SLI"):
+        compare_paths(tmp_path / "nope", tmp_path / "nope", ["p95<10"])
