@@ -21,7 +21,8 @@ def create_stack(spec: StackSpec, booking_dir: Path, workdir: Path, run_id: str)
         from harness.backends.local import LocalStack
 
         return LocalStack(spec, booking_dir, workdir)
-    raise StackError(
-        f"the {spec.backend.value} backend is not available yet (run {run_id}); "
-        "use stack.backend: local"
-    )
+    if spec.backend is Backend.docker:
+        from harness.backends.docker import DockerStack
+
+        return DockerStack(spec, booking_dir, workdir, run_id)
+    raise StackError(f"unknown backend {spec.backend.value!r} (run {run_id})")
