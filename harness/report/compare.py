@@ -216,10 +216,12 @@ def render_compare_console(console: Console, comparison: Comparison) -> None:
     """The comparison as a rich table, then the notes and the conclusion."""
     b, c = comparison.baseline, comparison.candidate
     table_ = Table(title=f"baseline {b.name} ({b.status}) vs candidate {c.name} ({c.status})")
-    for column in ("phase", "SLI", "baseline", "candidate", "delta", "tolerance", "result"):
+    for column in ("phase", "SLI", "baseline", "candidate", "delta", "tolerance"):
         table_.add_column(
             column, justify="right" if column in ("baseline", "candidate") else "left"
         )
+    # The result must stay readable in a narrow terminal: other columns wrap first.
+    table_.add_column("result", no_wrap=True, min_width=len("REGRESSED"))
     for row in comparison.rows:
         verdict = _verdict_text(row)
         style = {"REGRESSED": "bold red", "better": "green"}.get(verdict, "")

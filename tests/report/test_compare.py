@@ -140,7 +140,7 @@ def test_compare_paths_reads_prints_and_writes_the_page(tmp_path: Path) -> None:
     page = tmp_path / "compare.html"
 
     result = compare_paths(
-        a, b / "verdict.json", ["latency_p95=60%"], console=Console(file=out), html=page
+        a, b / "verdict.json", ["latency_p95=60%"], console=Console(file=out, width=80), html=page
     )
 
     # p95 may grow 60 %; p99 keeps its default 10 % and grew 50 %.
