@@ -10,7 +10,8 @@ closes the client at once), nothing is read from the client until the upstream i
 connected, and when either link's output ends the *whole* connection closes: the
 destination socket is closed (not half-closed) and the link reading from it ends too,
 after delivering what its toxics still hold. If a ``reset_peer`` toxic exists when the
-connection is set up, both sockets get ``SO_LINGER`` 0 so every close is a reset.
+connection is set up, both sockets get ``SO_LINGER`` 0 so every close is a reset. Both
+sockets have Nagle's algorithm off (``TCP_NODELAY``), as Go sets it on every TCP socket.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class _Socket(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        _set_nodelay(self.transport)
         self.connection.socket_made(self)
 
     def data_received(self, data: bytes) -> None:
@@ -235,6 +237,17 @@ class Connection:
 def _abort(sock: _Socket) -> None:
     if sock.transport is not None and not sock.lost:
         sock.transport.abort()
+
+
+def _set_nodelay(transport: asyncio.Transport) -> None:
+    # Go (so Toxiproxy) turns Nagle off on every TCP socket; so does uvloop, but asyncio's
+    # own loop skips accepted sockets (their ``proto`` is 0), and with Nagle on, a reply
+    # written in two pieces waits for the client's delayed ACK (up to 40 ms).
+    raw = transport.get_extra_info("socket")
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError) as exc:  # gone already, or not a TCP socket
+        logger.debug("cannot set TCP_NODELAY: %s", exc)
 
 
 def _set_linger_zero(transport: asyncio.Transport) -> None:

@@ -205,3 +205,16 @@ def test_upstream_given_as_localhost_is_dialled(api: Api, echo_upstream: str) ->
     proxy = api.create_proxy("named", f"localhost:{port}")
     with connect(proxy["listen"]) as sock:
         assert round_trip(sock)[0] == b"ping"
+
+
+def test_both_sockets_of_a_connection_have_nagle_off(
+    server: ProxyServerThread, api: Api, listen: str
+) -> None:
+    proxy = server.server.collection.get("p")
+    with connect(listen) as sock:
+        assert round_trip(sock)[0] == b"ping"  # both sockets exist now
+        (connection,) = proxy.connections
+        for side in (connection.client, connection.upstream):
+            assert side is not None and side.transport is not None
+            raw = side.transport.get_extra_info("socket")
+            assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0, side.role
