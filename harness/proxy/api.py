@@ -5,9 +5,10 @@ Toxiproxy uses it: routes match the *decoded* path exactly (``/proxies/`` is 404
 path that is not clean (``//x``, ``/a/../b``) is redirected with 301, a known path with
 another method is 405 with an empty body, and an unknown path is Go's plain
 ``404 page not found``. Only matched routes get the ``X-Toxiproxy-Request-Id`` header,
-the browser block (a ``User-Agent`` starting ``Mozilla/`` gets 403) and the 25 s
-handler timeout (503). Bodies come from :mod:`harness.proxy.gojson`: compact JSON
-without a trailing newline on success, Go's ``http.Error`` form on errors.
+the browser block (a ``User-Agent`` starting ``Mozilla/`` gets 403) and the handler
+timeout (25 s as in Toxiproxy, then 503; the handler itself goes on and completes).
+Bodies come from :mod:`harness.proxy.gojson`: compact JSON without a trailing newline
+on success, Go's ``http.Error`` form on errors.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ from harness.proxy.payloads import (
     parse_toxic_update,
 )
 
-__all__ = ["TOXIPROXY_VERSION", "build_app"]
+__all__ = ["HANDLER_TIMEOUT_S", "TOXIPROXY_VERSION", "build_app"]
 
 logger = logging.getLogger(__name__)
 
 #: The Toxiproxy version this server answers as.
 TOXIPROXY_VERSION = "2.12.0"
 
-_HANDLER_TIMEOUT_S = 25.0
+#: Toxiproxy wraps every handler in Go's ``http.TimeoutHandler`` with this limit.
+HANDLER_TIMEOUT_S = 25.0
 _TIMEOUT_BODY = b"<html><head><title>Timeout</title></head><body><h1>Timeout</h1></body></html>"
 _JSON = "application/json"
 _TEXT = "text/plain; charset=utf-8"
@@ -96,11 +98,11 @@ def _api_error(error: ApiError) -> web.Response:
 
 
 class _Handlers:
-    """One method per Toxiproxy handler; mutations are serialised by one lock."""
+    """One method per Toxiproxy handler; mutations are serialised by the collection's lock."""
 
     def __init__(self, collection: ProxyCollection) -> None:
         self.collection = collection
-        self.lock = asyncio.Lock()
+        self.lock = collection.lock
 
     async def proxy_index(self, request: web.Request) -> web.Response:
         return _json({proxy.name: proxy.to_json() for proxy in self.collection.sorted()})
@@ -251,8 +253,9 @@ def clean_path(path: str) -> str:
 
 
 class _Dispatcher:
-    def __init__(self, handlers: _Handlers) -> None:
+    def __init__(self, handlers: _Handlers, handler_timeout: float) -> None:
         self._handlers = handlers
+        self._handler_timeout = handler_timeout
         self._ids = _RequestIds()
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -294,7 +297,7 @@ class _Dispatcher:
     ) -> web.Response:
         # Like Go's TimeoutHandler, a slow handler gets 503 but is not cancelled.
         task = asyncio.ensure_future(_guarded(handler, request, params))
-        done, _pending = await asyncio.wait({task}, timeout=_HANDLER_TIMEOUT_S)
+        done, _pending = await asyncio.wait({task}, timeout=self._handler_timeout)
         if not done:
             headers = {"Content-Type": "text/html; charset=utf-8"}
             return web.Response(status=503, body=_TIMEOUT_BODY, headers=headers)
@@ -316,9 +319,15 @@ async def _drop_server_header(request: web.Request, response: web.StreamResponse
     response.headers.popall("Server", None)
 
 
-def build_app(collection: ProxyCollection) -> web.Application:
-    """The aiohttp application serving the Toxiproxy API over ``collection``."""
+def build_app(
+    collection: ProxyCollection, *, handler_timeout: float = HANDLER_TIMEOUT_S
+) -> web.Application:
+    """The aiohttp application serving the Toxiproxy API over ``collection``.
+
+    A handler still running after ``handler_timeout`` seconds gets Go's 503 answer.
+    """
     app = web.Application(client_max_size=16 * 1024 * 1024)
-    app.router.add_route("*", "/{tail:.*}", _Dispatcher(_Handlers(collection)).dispatch)
+    dispatcher = _Dispatcher(_Handlers(collection), handler_timeout)
+    app.router.add_route("*", "/{tail:.*}", dispatcher.dispatch)
     app.on_response_prepare.append(_drop_server_header)
     return app

@@ -10,6 +10,7 @@ start.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from harness.proxy.errors import ApiError, proxy_already_exists, proxy_not_found
@@ -35,6 +36,8 @@ class ProxyCollection:
 
     def __init__(self, runtime: ProxyRuntime) -> None:
         self.runtime = runtime
+        #: Held by every API handler that changes proxies or toxics, one change at a time.
+        self.lock = asyncio.Lock()
         self._proxies: dict[str, Proxy] = {}
 
     def sorted(self) -> list[Proxy]:

@@ -25,7 +25,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from harness.proxy.api import build_app
+from harness.proxy.api import HANDLER_TIMEOUT_S, build_app
 from harness.proxy.collection import ProxyCollection
 from harness.proxy.errors import ApiError, ProxyError
 from harness.proxy.metrics import ProxyMetrics
@@ -54,7 +54,11 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 class ProxyServer:
-    """A Toxiproxy-compatible server running on the current event loop."""
+    """A Toxiproxy-compatible server running on the current event loop.
+
+    ``handler_timeout`` is how long an API call may run before it is answered with
+    Go's 503 ``Timeout`` page (Toxiproxy's 25 s; tests shorten it).
+    """
 
     def __init__(
         self,
@@ -63,11 +67,13 @@ class ProxyServer:
         *,
         seed: int | None = None,
         config: str | Path | None = None,
+        handler_timeout: float = HANDLER_TIMEOUT_S,
     ) -> None:
         self.host = host
         self.port = port
         self.seed = seed
         self.config = Path(config) if config is not None else None
+        self.handler_timeout = handler_timeout
         self.collection = ProxyCollection(ProxyRuntime(random.Random(seed), ProxyMetrics()))
         self._runner: web.AppRunner | None = None
         self._api_port: int | None = None
@@ -98,7 +104,7 @@ class ProxyServer:
         logger.info("listening on %s:%d", self.host, self._api_port)
         # Go's http.Server closes idle keep-alive connections after 60 s.
         runner = web.AppRunner(
-            build_app(self.collection),
+            build_app(self.collection, handler_timeout=self.handler_timeout),
             access_log=None,
             handle_signals=False,
             keepalive_timeout=60.0,
@@ -170,7 +176,8 @@ class ProxyServerThread:
 
     ``start()`` returns once the API accepts connections (or raises what start-up
     raised); ``stop()`` closes everything and joins the thread. Also a context manager.
-    ``loop_factory`` picks the event loop (default: uvloop when installed).
+    ``loop_factory`` picks the event loop (default: uvloop when installed); the other
+    arguments are :class:`ProxyServer`'s.
     """
 
     def __init__(
@@ -180,9 +187,12 @@ class ProxyServerThread:
         *,
         seed: int | None = None,
         config: str | Path | None = None,
+        handler_timeout: float = HANDLER_TIMEOUT_S,
         loop_factory: Callable[[], asyncio.AbstractEventLoop] = new_event_loop,
     ) -> None:
-        self.server = ProxyServer(host, port, seed=seed, config=config)
+        self.server = ProxyServer(
+            host, port, seed=seed, config=config, handler_timeout=handler_timeout
+        )
         self._loop_factory = loop_factory
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -199,6 +209,16 @@ class ProxyServerThread:
     def url(self) -> str:
         """The API's base URL."""
         return self.server.url
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The server's event loop, for ``asyncio.run_coroutine_threadsafe`` from outside.
+
+        The proxies' state belongs to this loop: read or change it only from there.
+        """
+        if self._loop is None or not self._started.is_set():
+            raise RuntimeError("the fault proxy thread is not started")
+        return self._loop
 
     def start(self) -> None:
         """Start the thread and wait until the server is up."""
