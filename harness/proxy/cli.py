@@ -4,9 +4,11 @@
 
     python -m harness.proxy --host 127.0.0.1 --port 8474 [--config FILE] [--seed N]
                             [--log-level info]
+    harness proxy serve ...  (the same options)
 
-Port 0 picks a free port; the first log line on stderr is ``listening on HOST:PORT``
-either way. ``--config`` is a JSON array of proxies applied as ``POST /populate`` would
+The API listens on 127.0.0.1:8474 by default (Toxiproxy's ``localhost:8474``). Port 0
+picks a free port; the first log line on stderr is ``listening on HOST:PORT`` either
+way. ``--config`` is a JSON array of proxies applied as ``POST /populate`` would
 (an unreadable or invalid file is an error, exit 1, where Toxiproxy only logs it).
 SIGTERM and SIGINT stop the server, closing every connection, with exit status 0.
 Toxiproxy's single-dash spellings (``-host``, ``-port``, ``-config``, ``-seed``) are
@@ -26,40 +28,49 @@ import threading
 from harness.proxy.api import TOXIPROXY_VERSION
 from harness.proxy.server import ConfigError, ProxyServer, new_event_loop
 
-__all__ = ["main"]
+__all__ = ["add_arguments", "build_parser", "main", "run"]
 
 logger = logging.getLogger("harness.proxy")
 
 _LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m harness.proxy",
-        description="Serve the Toxiproxy 2.12 API and its proxies (the harness's embedded "
-        "fault proxy).",
-    )
-    parser.add_argument("--host", "-host", default="127.0.0.1", help="API address (127.0.0.1)")
-    parser.add_argument("--port", "-port", type=int, default=8474, help="API port; 0 = any free")
-    parser.add_argument("--config", "-config", help="JSON array of proxies to create at start")
-    parser.add_argument("--seed", "-seed", type=int, help="seed for toxicity, jitter, slicing")
-    parser.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``toxiproxy-server``'s options (and ``--log-level``) to ``parser``.
+
+    For a command that embeds the server, e.g. ``harness proxy serve``: parse with
+    the parser, then call :func:`run` with the result.
+    """
+    add = parser.add_argument
+    add("--host", "-host", default="127.0.0.1", help="API address (default: 127.0.0.1)")
+    add("--port", "-port", type=int, default=8474, help="API port (8474); 0 picks a free one")
+    add("--config", "-config", help="JSON array of proxies to create at start")
+    add("--seed", "-seed", type=int, help="seed for toxicity, jitter and slicer choices")
+    add(
         "--log-level",
         type=str.lower,
         choices=_LOG_LEVELS,
         default=os.environ.get("LOG_LEVEL", "info").lower(),
         help="trace|debug|info|warn|error (default: $LOG_LEVEL or info)",
     )
-    parser.add_argument("--proxy-metrics", "-proxy-metrics", action="store_true", help="ignored")
-    parser.add_argument(
-        "--runtime-metrics", "-runtime-metrics", action="store_true", help="ignored"
-    )
-    parser.add_argument(
+    add("--proxy-metrics", "-proxy-metrics", action="store_true", help="ignored: always on")
+    add("--runtime-metrics", "-runtime-metrics", action="store_true", help="ignored")
+    add(
         "--version",
         "-version",
         action="version",
         version=f"toxiproxy-server version {TOXIPROXY_VERSION} (harness embedded proxy)",
     )
+
+
+def build_parser(prog: str = "python -m harness.proxy") -> argparse.ArgumentParser:
+    """The command line of the server on its own."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve the Toxiproxy 2.12 API and its proxies (the harness's embedded "
+        "fault proxy).",
+    )
+    add_arguments(parser)
     return parser
 
 
@@ -71,9 +82,17 @@ def _python_level(name: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the proxy server until SIGTERM/SIGINT; return the exit status."""
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version or a usage error
         return exc.code if isinstance(exc.code, int) else 2
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with options parsed by :func:`add_arguments` until SIGTERM/SIGINT.
+
+    Returns the exit status: 0 after a signal, 1 if the server cannot start.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     saved = (logger.level, logger.propagate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import select
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.proxy.cli import main
+from harness.proxy.cli import add_arguments, build_parser, main
 from tests.proxy.conftest import Api, connect, round_trip
 
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
@@ -28,21 +29,35 @@ def first_stderr_line(process: subprocess.Popen[bytes], timeout: float = 15.0) -
     return process.stderr.readline().decode()
 
 
-@pytest.fixture
-def serve(tmp_path: Path, echo_upstream: str) -> Iterator[subprocess.Popen[bytes]]:
-    """The CLI on a free API port, with one proxy from a config file."""
+PROXY_MODULE = [sys.executable, "-m", "harness.proxy"]
+HARNESS_SERVE = [sys.executable, "-m", "harness", "proxy", "serve"]
+
+
+def start(command: list[str], tmp_path: Path, echo_upstream: str) -> subprocess.Popen[bytes]:
+    """``command`` on a free API port, with one proxy from a config file."""
     config = tmp_path / "proxies.json"
     config.write_text(
         json.dumps([{"name": "echo", "listen": "127.0.0.1:0", "upstream": echo_upstream}])
     )
-    command = [sys.executable, "-m", "harness.proxy", "--port", "0", "--config", str(config)]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE)
-    yield process
+    arguments = ["--host", "127.0.0.1", "--port", "0", "--config", str(config)]
+    return subprocess.Popen([*command, *arguments], stderr=subprocess.PIPE)
+
+
+def finish(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process`` if it still runs, and reap it."""
     if process.poll() is None:
         process.kill()
     process.wait(timeout=10)
     assert process.stderr is not None
     process.stderr.close()
+
+
+@pytest.fixture
+def serve(tmp_path: Path, echo_upstream: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m harness.proxy`` on a free API port, with one proxy from a config file."""
+    process = start(PROXY_MODULE, tmp_path, echo_upstream)
+    yield process
+    finish(process)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -85,3 +100,47 @@ def test_main_prints_the_version_and_returns_0(capsys: pytest.CaptureFixture[str
 def test_main_rejects_an_unknown_option_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--no-such-option"]) == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(
+    reason="harness/cli.py hands serve's options over with argparse.REMAINDER, which "
+    "refuses a leading option; it should call harness.proxy.cli.add_arguments and run",
+    strict=True,
+)
+def test_harness_proxy_serve_is_the_same_server(tmp_path: Path, echo_upstream: str) -> None:
+    process = start(HARNESS_SERVE, tmp_path, echo_upstream)
+    try:
+        match = LISTENING.search(first_stderr_line(process))
+        assert match, "the first log line names the API address"
+        proxy = Api(int(match.group(1))).request("GET", "/proxies/echo").json()
+        with connect(proxy["listen"]) as sock:
+            assert round_trip(sock)[0] == b"ping"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        finish(process)
+
+
+def test_the_api_listens_on_loopback_8474_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    args = build_parser().parse_args([])
+    assert (args.host, args.port, args.config, args.seed) == ("127.0.0.1", 8474, None, None)
+    assert args.log_level == "info"
+
+
+def test_toxiproxy_server_flags_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "WARN")
+    args = build_parser().parse_args(
+        ["-host", "::1", "-port", "0", "-config", "p.json", "-seed", "7", "-proxy-metrics",
+         "-runtime-metrics"]
+    )  # fmt: skip
+    assert (args.host, args.port, args.config, args.seed) == ("::1", 0, "p.json", 7)
+    assert args.log_level == "warn"
+
+
+def test_another_command_can_embed_the_server_options() -> None:
+    parser = argparse.ArgumentParser(prog="harness")
+    serve = parser.add_subparsers(dest="command").add_parser("serve")
+    add_arguments(serve)
+    args = parser.parse_args(["serve", "--host", "127.0.0.1", "--port", "0", "--seed", "3"])
+    assert (args.command, args.host, args.port, args.seed) == ("serve", "127.0.0.1", 0, 3)
