@@ -62,7 +62,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     result = run_experiment(experiment, args.file, args.results)
     render_verdict(console, result)
     status = result["verdict"]["status"]
-    if status == "aborted":
+    if result["verdict"].get("aborted_by") == "interrupt":
         return EXIT_INTERRUPTED
     return EXIT_PASS if status == "pass" else EXIT_FAIL
 

@@ -28,9 +28,11 @@ from harness.faults.verify import FaultVerifier
 from harness.grading.grader import grade_run
 from harness.grading.integrity import IntegrityReport, check_integrity
 from harness.load.config import LoadConfig, Stage
-from harness.load.runner import LoadRunner, LoadRunnerError
+from harness.load.runner import LoadRunner, LoadRunnerError, LoadRunnerTimeout
 from harness.load.stats import load_stats
 from harness.report.results import make_run_dir, write_json
+from harness.steady_state import Check, check, check_until_holds
+from harness.watch import StatsTail, tripped
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 LOAD_START_TIMEOUT = 60.0
 # Extra time the load may take beyond its stages before it is stopped by force.
 LOAD_GRACE = 30.0
+# How often the run looks at the recorder's output (guards, probes) while the load runs.
+WATCH_INTERVAL = 1.0
 
 
 @dataclass
@@ -54,7 +58,8 @@ class RunContext:
     t_end: float | None = None
     integrity: IntegrityReport | None = None
     aborted: str | None = None
-    notes: list[str] = field(default_factory=list)
+    aborted_by: str | None = None  # "interrupt" | "guard" | "max_duration" | "steady_state"
+    steady: list[Check] = field(default_factory=list)
 
 
 def booking_dir_for(experiment: Experiment, source: Path) -> Path:
@@ -89,9 +94,10 @@ def run_experiment(experiment: Experiment, source: Path, results_root: Path) -> 
     return _grade_and_write(ctx)
 
 
-def _mark_aborted(ctx: RunContext) -> None:
-    ctx.aborted = "interrupted (Ctrl-C or SIGTERM)"
-    log.warning("run interrupted; tearing down, results kept in %s", ctx.run_dir)
+def _mark_aborted(ctx: RunContext, by: str = "interrupt", reason: str | None = None) -> None:
+    ctx.aborted_by = by
+    ctx.aborted = reason or "interrupted (Ctrl-C or SIGTERM)"
+    log.warning("run stopped early: %s; tearing down, results kept in %s", ctx.aborted, ctx.run_dir)
 
 
 def _stack_up_and_drive(ctx: RunContext) -> None:
@@ -105,16 +111,45 @@ def _stack_up_and_drive(ctx: RunContext) -> None:
     try:
         ctx.endpoints = stack.start()
         write_json(ctx.run_dir / "stack.json", stack.describe())
+        if not _steady_before(ctx):
+            return
         try:
             _drive_load_and_faults(ctx)
         except KeyboardInterrupt:
             _mark_aborted(ctx)
+        if ctx.aborted_by != "interrupt":
+            _steady_after(ctx)
         # Also after an interruption: whatever the load did is in the database now,
         # and a lost or oversold booking matters however the run ended.
         ctx.integrity = check_integrity(ctx.endpoints.database_url, _acknowledged(ctx))
     finally:
         stack.stop()
         write_json(ctx.run_dir / "stack.json", stack.describe())
+
+
+def _steady_before(ctx: RunContext) -> bool:
+    """Check the hypothesis before any load or fault; False stops the run."""
+    hypothesis = ctx.experiment.steady_state
+    if hypothesis is None:
+        return True
+    assert ctx.endpoints is not None
+    before = check(hypothesis, ctx.endpoints, "before")
+    ctx.steady.append(before)
+    if not before.ok:
+        _mark_aborted(
+            ctx,
+            "steady_state",
+            f"the steady state did not hold before the faults ({before.failures}); "
+            "the experiment would prove nothing",
+        )
+    return before.ok
+
+
+def _steady_after(ctx: RunContext) -> None:
+    hypothesis = ctx.experiment.steady_state
+    if hypothesis is not None and ctx.t0 is not None:
+        assert ctx.endpoints is not None
+        ctx.steady.append(check_until_holds(hypothesis, ctx.endpoints))
 
 
 def _drive_load_and_faults(ctx: RunContext) -> None:
@@ -135,17 +170,47 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
             ctx.experiment.load.duration,
         )
         ctx.timeline.start(ctx.t0)
-        try:
-            code = runner.wait(ctx.experiment.load.duration + LOAD_GRACE)
-        except LoadRunnerError as exc:
-            raise LoadError(f"the load generator did not finish: {exc}") from exc
+        _watch_until_done(ctx, runner)
         ctx.t_end = time.time()
-        log.info("load finished (locust exit code %s)", code)
     finally:
         ctx.timeline.stop()
         runner.stop()
         if ctx.t_end is None and ctx.t0 is not None:
             ctx.t_end = time.time()
+
+
+def _watch_until_done(ctx: RunContext, runner: LoadRunner) -> None:
+    """Once a second until the load ends: abort guards, max duration, live probes."""
+    assert ctx.t0 is not None and ctx.endpoints is not None
+    experiment = ctx.experiment
+    abort, hypothesis = experiment.abort, experiment.steady_state
+    tail = StatsTail(ctx.run_dir / "load-stats.jsonl")
+    deadline = ctx.t0 + experiment.load.duration + LOAD_GRACE
+    next_probe = ctx.t0 + (hypothesis.interval if hypothesis else 0.0)
+    while True:
+        try:
+            code = runner.wait(WATCH_INTERVAL)
+            log.info("load finished (locust exit code %s)", code)
+            return
+        except LoadRunnerTimeout:
+            pass
+        except LoadRunnerError as exc:
+            raise LoadError(f"the load generator did not finish: {exc}") from exc
+        now = time.time()
+        trip = tripped(abort.guards, tail.poll(), ctx.t0) if abort.guards else None
+        if trip is not None:
+            _mark_aborted(ctx, "guard", trip.reason)
+            return
+        if abort.max_duration is not None and now - ctx.t0 >= abort.max_duration:
+            _mark_aborted(
+                ctx, "max_duration", f"the run reached abort.max_duration ({abort.max_duration:g}s)"
+            )
+            return
+        if hypothesis is not None and hypothesis.throughout and now >= next_probe:
+            ctx.steady.append(check(hypothesis, ctx.endpoints, "during"))
+            next_probe += hypothesis.interval
+        if now > deadline:
+            raise LoadError(f"the load did not finish {LOAD_GRACE:g}s after its last stage")
 
 
 def _start_load(runner: LoadRunner) -> float:
@@ -179,11 +244,21 @@ def _grade_and_write(ctx: RunContext) -> dict[str, Any]:
             integrity=ctx.integrity,
             fault_events=ctx.timeline.events,
             aborted=ctx.aborted,
+            steady_failure=_steady_failure(ctx),
         )
+    result["verdict"]["aborted_by"] = ctx.aborted_by
+    result["steady_state"] = [c.to_json() for c in ctx.steady]
     result["results_dir"] = str(ctx.run_dir)
     result["stack"] = ctx.stack.describe() if ctx.stack else {}
     write_json(ctx.run_dir / "verdict.json", result)
     return result
+
+
+def _steady_failure(ctx: RunContext) -> str | None:
+    after = [c for c in ctx.steady if c.when == "after"]
+    if after and not after[-1].ok:
+        return after[-1].failures
+    return None
 
 
 def _aborted_before_load(ctx: RunContext) -> dict[str, Any]:
@@ -194,7 +269,7 @@ def _aborted_before_load(ctx: RunContext) -> dict[str, Any]:
         "ended_at": time.time(),
         "verdict": {
             "status": "aborted",
-            "reason": f"aborted before the load started: {ctx.aborted}",
+            "reason": f"stopped before the load started: {ctx.aborted}",
             "objectives": [],
             "integrity": ctx.integrity.to_json() if ctx.integrity else {},
             "faults_missing": [],

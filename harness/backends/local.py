@@ -26,7 +26,7 @@ from types import TracebackType
 from harness.backends import toxiproxy_server
 from harness.backends.base import StackEndpoints
 from harness.backends.ports import LOOPBACK, free_ports
-from harness.backends.postgres import EmbeddedPostgres
+from harness.backends.postgres import EmbeddedPostgres, new_data_dir
 from harness.backends.processes import ManagedProcess, wait_until
 from harness.errors import FaultError, StackError
 from harness.experiment.model import StackSpec
@@ -56,7 +56,7 @@ class LocalStack:
         self.logs_dir = workdir / "logs"
         pg_port, api_port, proxy_port, booking_port = free_ports(4)
         self.postgres = EmbeddedPostgres(
-            workdir / "pgdata",
+            new_data_dir(),
             pg_port,
             self.logs_dir / "postgres.log",
             max_connections=spec.postgres.max_connections,

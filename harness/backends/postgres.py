@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -58,10 +59,19 @@ def _prepare_unprivileged_user(data_dir: Path) -> str | None:
     ensure_prefix_permissions(bin_dir)
     ensure_folder_permissions(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
     ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-    ensure_prefix_permissions(data_dir)
     entry = pwd.getpwnam(SYSTEM_USER)
     os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     return SYSTEM_USER
+
+
+def new_data_dir() -> Path:
+    """A fresh folder for a throwaway cluster, in the system's temporary folder.
+
+    Not inside the run's folder: as root the server runs as another user, who must be
+    able to reach the folder, and opening every parent of a user's results folder to
+    others would be intrusive (and racy where other tools reset those permissions).
+    """
+    return Path(tempfile.mkdtemp(prefix="harness-pgdata-"))
 
 
 class EmbeddedPostgres:

@@ -97,7 +97,7 @@ def _accepted_keys(path: KeyPath) -> list[str]:
             return []
         model = _inner_model(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
+        return [field.alias or name for name, field in model.model_fields.items()]
     return []
 
 

@@ -124,6 +124,7 @@ def grade_run(
     integrity: IntegrityReport | None,
     fault_events: list[FaultEvent],
     aborted: str | None = None,
+    steady_failure: str | None = None,
 ) -> dict[str, Any]:
     """Everything verdict.json holds: phases with their SLIs, objectives and the verdict."""
     phases = plan_phases(experiment, run_length=t_end - t0 if aborted else None)
@@ -140,6 +141,7 @@ def grade_run(
         integrity_summary=summary,
         faults_missing=missing,
         aborted=aborted,
+        steady_failure=steady_failure,
     )
     verdict = Verdict(
         status,

@@ -102,6 +102,7 @@ def decide(
     integrity_summary: str,
     faults_missing: list[str],
     aborted: str | None = None,
+    steady_failure: str | None = None,
 ) -> tuple[Status, str]:
     """The overall status and its reason, from the graded parts."""
     failed = [o for o in objectives if o.status is Status.failed]
@@ -109,6 +110,8 @@ def decide(
         return Status.aborted, f"aborted: {aborted}"
     if not integrity_ok:
         return Status.failed, f"integrity violated: {integrity_summary}"
+    if steady_failure:
+        return Status.failed, f"the service did not return to its steady state: {steady_failure}"
     if failed:
         names = ", ".join(f"{o.sli} {o.actual_text} (target {o.target})" for o in failed)
         return Status.failed, f"{len(failed)} of {len(objectives)} objectives failed: {names}"

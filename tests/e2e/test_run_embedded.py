@@ -238,3 +238,78 @@ def _wait_for_stats_file(results: Path, deadline: float) -> Path:
                 return stats
         time.sleep(0.1)
     raise AssertionError("the load never started")
+
+
+STEADY_STATE = """
+steady_state:
+  recovery_timeout: 20s
+  probes:
+    - {name: ready, http: {path: /health/ready, status: 200, max_latency: 2s}}
+    - {name: all-seats-exist, sql: {query: "SELECT count(*) FROM seats", equals: 2000}}
+    - {name: pool-size, metric: {name: booking_db_pool_size, min: 20, max: 20}}
+"""
+
+
+def test_the_steady_state_is_checked_before_the_faults_and_after_recovery(run_harness) -> None:
+    run = run_harness(
+        "steady",
+        GENTLE_LOAD
+        + STEADY_STATE
+        + """
+faults:
+  - {name: db-down, type: down, proxy: postgres, at: 3s, duration: 3s}
+objectives:
+  - {sli: availability, min: 99.9, phase: baseline}
+  - {sli: availability, min: 99.9, phase: recovery}
+  - {sli: recovery_time, max: 6, phase: recovery}
+""",
+    )
+
+    verdict = run.verdict()
+    checks = {c["when"]: c for c in verdict["steady_state"]}
+    assert checks["before"]["ok"] is True
+    assert checks["after"]["ok"] is True
+    assert {r["name"] for r in checks["after"]["results"]} == {
+        "ready",
+        "all-seats-exist",
+        "pool-size",
+    }
+    statuses = {(o["phase"], o["sli"]): o["status"] for o in verdict["verdict"]["objectives"]}
+    assert statuses[("baseline", "availability")] == "pass"
+    assert statuses[("recovery", "recovery_time")] == "pass", run.output
+    assert run.code == (0 if verdict["verdict"]["status"] == "pass" else 1)
+
+
+def test_a_steady_state_that_does_not_hold_stops_the_run_before_any_load(run_harness) -> None:
+    run = run_harness("unsteady", GENTLE_LOAD + STEADY_STATE.replace("equals: 2000", "equals: 1"))
+
+    assert run.code == 1, run.output
+    verdict = run.verdict()["verdict"]
+    assert verdict["status"] == "aborted"
+    assert verdict["aborted_by"] == "steady_state"
+    assert "all-seats-exist: 2000, expected 1" in verdict["reason"]
+    assert not (run.run_dir / "load-stats.jsonl").exists()
+
+
+def test_an_abort_guard_stops_a_failing_run_early_and_keeps_its_results(run_harness) -> None:
+    run = run_harness(
+        "guarded",
+        GENTLE_LOAD.replace("12s", "60s")
+        + """
+faults:
+  - {name: db-down, type: down, proxy: postgres, at: 3s, duration: 50s}
+abort:
+  guards:
+    - {sli: availability, below: 50, for: 3s}
+""",
+    )
+
+    assert run.code == 1, run.output
+    result = run.verdict()
+    assert result["verdict"]["status"] == "aborted"
+    assert result["verdict"]["aborted_by"] == "guard"
+    assert "availability below 50 for 3s" in result["verdict"]["reason"]
+    assert result["ended_at"] - result["started_at"] < 30  # not the planned 60 s
+    events = [json.loads(line) for line in (run.run_dir / "faults.jsonl").read_text().splitlines()]
+    assert [(e["action"], e["ok"]) for e in events] == [("apply", True), ("remove", True)]
+    assert survivors(run.run_dir) == []
