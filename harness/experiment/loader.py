@@ -154,6 +154,28 @@ def _attribute_problems(doc: Document, path: KeyPath, fault: Fault) -> list[Prob
     allowed = TOXIC_ATTRIBUTES[fault.type]
     accepted = ", ".join(sorted(allowed)) or "none"
     problems = []
+    if fault.ramp is not None:
+        if not allowed:
+            problems.append(
+                doc.problem(
+                    (*path, "ramp"), f"a {fault.type.value} fault has no attributes to ramp"
+                )
+            )
+        for key, value in fault.ramp.to.items():
+            if key not in allowed:
+                problems.append(
+                    doc.problem(
+                        (*path, "ramp", "to", key),
+                        f"unknown attribute "
+                        f"{key!r} for toxic type {fault.type.value}; "
+                        f"accepted: {accepted}",
+                        at_key=True,
+                    )
+                )
+            elif value < 0:
+                problems.append(
+                    doc.problem((*path, "ramp", "to", key), f"must not be negative (got {value})")
+                )
     for key, value in fault.attributes.items():
         if key not in allowed:
             problems.append(

@@ -8,7 +8,7 @@ documentation printed by ``harness schema``.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -123,8 +123,31 @@ class LoadSpec(Model):
         return sum(stage.duration for stage in self.stages)
 
 
+class Ramp(Model):
+    """Attributes that grow (or shrink) linearly across the fault's window."""
+
+    to: dict[str, int] = Field(
+        min_length=1, description="Attribute values reached at the end of the window."
+    )
+    every: Duration = Field(
+        default=5.0, gt=0, le=3600, description="How often the toxic is updated on the way."
+    )
+
+
+def _document_end(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {})["end"] = {
+        "anyOf": [{"type": "number"}, {"type": "string"}],
+        "description": "End of the window, from the start of load; instead of duration.",
+    }
+
+
 class Fault(Model):
-    """A toxic (or a proxy taken down) on one proxy for a window of the run."""
+    """A toxic (or a proxy taken down) on one proxy for a window of the run.
+
+    The window is ``at`` plus ``duration``, or ``at`` to ``end``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_document_end)
 
     name: str | None = Field(
         default=None,
@@ -136,13 +159,47 @@ class Fault(Model):
     type: ToxicType = Field(description="Toxic type, or `down` to disable the proxy.")
     at: Duration = Field(ge=0, le=MAX_RUN_SECONDS, description="Start, from the start of load.")
     duration: Duration = Field(gt=0, le=MAX_RUN_SECONDS, description="How long it stays.")
-    stream: Stream = Stream.downstream
+    stream: Stream = Field(default=Stream.downstream, description="upstream or downstream.")
     toxicity: float = Field(default=1.0, ge=0, le=1, description="Share of connections hit.")
     attributes: dict[str, int] = Field(
         default_factory=dict,
         description="The toxic's attributes as Toxiproxy names them, e.g. latency and jitter "
         "(ms) for latency, rate (KB/s) for bandwidth, timeout (ms) for timeout.",
     )
+    ramp: Ramp | None = Field(
+        default=None,
+        description="Move attributes linearly from `attributes` to `ramp.to` over the window.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _end_to_duration(cls, data: Any) -> Any:
+        """``end`` is another way to write the window: it becomes ``duration``."""
+        if not isinstance(data, dict) or "end" not in data:
+            return data
+        data = dict(data)
+        end = data.pop("end")
+        if "duration" in data:
+            raise ValueError("give duration or end, not both")
+        try:
+            start, stop = parse_duration(data.get("at", 0)), parse_duration(end)
+        except ValueError as exc:
+            raise ValueError(f"end: {exc}") from exc
+        if stop <= start:
+            raise ValueError(f"end ({stop:g}s) must come after at ({start:g}s)")
+        data["duration"] = stop - start
+        return data
+
+    def attributes_at(self, elapsed: float) -> dict[str, int]:
+        """The attributes ``elapsed`` seconds into the window, following the ramp."""
+        if self.ramp is None:
+            return dict(self.attributes)
+        share = min(max(elapsed / self.duration, 0.0), 1.0)
+        values = dict(self.attributes)
+        for key, target in self.ramp.to.items():
+            start = self.attributes.get(key, 0)
+            values[key] = round(start + (target - start) * share)
+        return values
 
     @property
     def end(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -30,7 +31,7 @@ class FaultEvent:
     t: float
     offset: float
     fault: str
-    action: str  # "apply" | "remove"
+    action: str  # "apply" | "update" | "remove"
     ok: bool
     detail: str = ""
     evidence: dict[str, Any] | None = None
@@ -80,8 +81,15 @@ class FaultTimeline:
     def _schedule(self) -> list[tuple[float, str, Fault]]:
         steps = [(f.at, "apply", f) for f in self.faults]
         steps += [(f.end, "remove", f) for f in self.faults]
-        # Removals sort before applications at the same instant.
-        return sorted(steps, key=lambda s: (s[0], s[1] == "apply"))
+        for fault in self.faults:
+            if fault.ramp is not None:
+                ticks = math.ceil(fault.duration / fault.ramp.every)
+                steps += [
+                    (fault.at + k * fault.ramp.every, "update", fault) for k in range(1, ticks)
+                ]
+        # At the same instant: removals, then updates, then applications.
+        order = {"remove": 0, "update": 1, "apply": 2}
+        return sorted(steps, key=lambda s: (s[0], order[s[1]]))
 
     def _run(self) -> None:
         for offset, action, fault in self._schedule():
@@ -91,6 +99,8 @@ class FaultTimeline:
             try:
                 if action == "apply":
                     self._apply(fault)
+                elif action == "update":
+                    self._update(fault, offset - fault.at)
                 else:
                     self._remove(fault)
             except Exception as exc:
@@ -131,6 +141,20 @@ class FaultTimeline:
         self._record(
             fault, "apply", ok=True, detail=json.dumps(toxic_json(fault)), evidence=evidence
         )
+
+    def _update(self, fault: Fault, elapsed: float) -> None:
+        with self._lock:
+            if fault.label not in self._active:
+                return
+        attributes = fault.attributes_at(elapsed)
+        try:
+            self.client.update_toxic(fault.proxy, fault.label, attributes)
+        except FaultError as exc:
+            log.error("ramp of fault %s could not be updated: %s", fault.label, exc)
+            self._record(fault, "update", ok=False, detail=str(exc))
+            return
+        log.info("fault %s ramped to %s", fault.label, attributes)
+        self._record(fault, "update", ok=True, detail=json.dumps(attributes))
 
     def _remove(self, fault: Fault) -> None:
         with self._lock:

@@ -79,6 +79,15 @@ class ToxiproxyClient:
             lambda _: _checked(APIConsumer.post(f"/proxies/{proxy}/toxics", json=toxic)),
         )
 
+    def update_toxic(self, proxy: str, name: str, attributes: dict[str, int]) -> None:
+        """Change some attributes of a toxic in place (Toxiproxy merges them)."""
+        self._call(
+            f"update toxic {name} on {proxy}",
+            lambda _: _checked(
+                APIConsumer.post(f"/proxies/{proxy}/toxics/{name}", json={"attributes": attributes})
+            ),
+        )
+
     def remove_toxic(self, proxy: str, name: str) -> None:
         """Remove a toxic by name."""
         self._call(

@@ -53,6 +53,9 @@ class FakeToxiproxy:
     def set_enabled(self, proxy: str, enabled: bool) -> None:
         self._call("set_enabled", proxy, enabled)
 
+    def update_toxic(self, proxy: str, name: str, attributes: dict[str, int]) -> None:
+        self._call("update_toxic", name, dict(attributes))
+
     def reset_proxy(self, proxy: str) -> None:
         self._call("reset_proxy", proxy)
 
@@ -263,3 +266,23 @@ def test_events_are_written_to_faults_jsonl(
         assert entry["t"] == event.t
         assert entry["offset"] == pytest.approx(entry["t"] - t0)
     assert json.loads(written[0]["detail"])["attributes"] == {"latency": 5}
+
+
+def test_a_ramp_updates_the_toxic_on_its_way_to_the_target(
+    client: FakeToxiproxy, make_timeline: Callable[..., FaultTimeline]
+) -> None:
+    ramped = fault(
+        name="creep",
+        at=0.0,
+        duration=0.4,
+        attributes={"latency": 0},
+        ramp={"to": {"latency": 400}, "every": 0.1},
+    )
+    timeline = make_timeline(ramped)
+
+    timeline.start(time.time())
+    wait_for(lambda: ("remove_toxic", "creep") in client.methods())
+
+    updates = [c.args[1]["latency"] for c in client.calls if c.method == "update_toxic"]
+    assert updates == [100, 200, 300]
+    assert [e.action for e in timeline.events] == ["apply", "update", "update", "update", "remove"]
