@@ -76,7 +76,10 @@ def test_unknown_key_with_nothing_close_still_lists_the_accepted() -> None:
 
     assert (problem.key, problem.line, problem.column) == ("zzz", 6, 1)
     assert problem.message.startswith("unknown key 'zzz'. Accepted keys: ")
-    assert "Accepted keys: name, description, stack, load, faults, objectives" in problem.message
+    assert (
+        "Accepted keys: name, description, stack, load, faults, steady_state, abort, objectives"
+        in problem.message
+    )
 
 
 def test_wrong_type_names_the_value_and_what_is_accepted() -> None:
