@@ -101,6 +101,7 @@ def _print_plan(console: Console, experiment: Experiment) -> None:
             f"{fault.label}: {fault.type.value} on {fault.proxy} "
             f"{fault.stream.value} toxicity {fault.toxicity:g} {attrs}"
         )
+    _print_checks(console, experiment)
     console.print("phases:")
     for phase in plan_phases(experiment):
         console.print(
@@ -112,6 +113,34 @@ def _print_plan(console: Console, experiment: Experiment) -> None:
         console.print(
             f"  {objective.sli.value}{where} {objective.target_text} in phase {objective.phase}"
         )
+
+
+def _print_checks(console: Console, experiment: Experiment) -> None:
+    for fault in experiment.faults:
+        if fault.ramp is not None:
+            steps = ", ".join(f"{k} -> {v}" for k, v in fault.ramp.to.items())
+            console.print(
+                f"  ramp of {fault.label}: {steps} every {format_duration(fault.ramp.every)}"
+            )
+    hypothesis = experiment.steady_state
+    if hypothesis is not None:
+        when = "before the faults, after recovery"
+        if hypothesis.throughout:
+            when += f", and every {format_duration(hypothesis.interval)}"
+        console.print(
+            f"steady state ({when}; recovery timeout "
+            f"{format_duration(hypothesis.recovery_timeout)}):"
+        )
+        for probe in hypothesis.probes:
+            kind = "http" if probe.http else "sql" if probe.sql else "metric"
+            console.print(f"  {probe.name}: {kind}")
+    abort = experiment.abort
+    if abort.guards or abort.max_duration is not None:
+        console.print("abort when:")
+        for guard in abort.guards:
+            console.print(f"  {guard.text}")
+        if abort.max_duration is not None:
+            console.print(f"  the run lasts {format_duration(abort.max_duration)}")
 
 
 def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
