@@ -37,9 +37,12 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: int = 1) -> list[str]:
-    """A GitHub table; columns from index ``right`` on are right-aligned."""
-    align = ["---" if i < right else "---:" for i in range(len(headers))]
+def md_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = ()
+) -> list[str]:
+    """A GitHub table; the ``numeric`` columns are right-aligned."""
+    right = set(numeric)
+    align = ["---:" if i in right else "---" for i in range(len(headers))]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
@@ -79,15 +82,16 @@ def _objectives(result: RunResult) -> list[str]:
         for o in result.objectives
     ]
     headers = ("objective", "phase", "target", "actual", "margin", "result")
-    return ["### Objectives", "", *md_table(headers, rows, right=3), ""]
+    return ["### Objectives", "", *md_table(headers, rows, numeric=(3, 4)), ""]
 
 
 def _phases(result: RunResult) -> list[str]:
     if not result.phases:
         return []
-    rows = []
+    rows, any_breach = [], False
     for phase in result.phases:
         breaches = phase_breaches(result, phase)
+        any_breach = any_breach or bool(breaches)
         row = [cell(phase.name), f"{format_seconds(phase.start)}-{format_seconds(phase.end)}"]
         for key, _, unit in PHASE_COLUMNS:
             value = phase.slis.get(key)
@@ -95,8 +99,9 @@ def _phases(result: RunResult) -> list[str]:
             row.append(f"**{text}**" if key in breaches else text)
         rows.append(row)
     headers = ["phase", "window"] + [label for _, label, _ in PHASE_COLUMNS]
+    table = md_table(headers, rows, numeric=range(2, len(headers)))
     note = "Bold: the value misses a whole-run objective within that phase alone."
-    return ["### SLIs per phase", "", *md_table(headers, rows, right=2), "", note, ""]
+    return ["### SLIs per phase", "", *table, "", note if any_breach else "", ""]
 
 
 def _faults(result: RunResult, experiment: Mapping[str, Any]) -> list[str]:
@@ -128,7 +133,7 @@ def _budget(result: RunResult, stats: LoadStats | None) -> list[str]:
     if not rows:
         return []
     headers = ("objective", "burn rate", "30-day budget spent", "budget lasts", "alerts")
-    return ["### Error budget", "", *md_table(headers, rows), ""]
+    return ["### Error budget", "", *md_table(headers, rows, numeric=(1, 2, 3)), ""]
 
 
 def render_markdown(

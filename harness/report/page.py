@@ -32,8 +32,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 ul.findings li { margin-bottom: 6px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
-th { background: #f6f8fa; font-weight: 600; } td.num, th.num { text-align: right;
-  font-variant-numeric: tabular-nums; }
+th { background: #f6f8fa; font-weight: 600; }
+td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.breach { background: #ffebe9; color: var(--fail); font-weight: 600; }
 .better { color: var(--pass); } .worse { color: var(--fail); font-weight: 600; }
 .meta { color: var(--mute); font-size: 12px; }

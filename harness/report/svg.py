@@ -135,10 +135,7 @@ def _axes(chart: Chart, frame: _Frame) -> list[str]:
             f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
             f"{format_seconds(i * x_step)}</text>"
         )
-    out.append(
-        f'<text class="unit" x="{LEFT - 6}" y="{TOP - 10}" text-anchor="end">'
-        f"{escape(chart.unit)}</text>"
-    )
+    out.append(f'<text class="unit" x="4" y="{TOP - 10}">{escape(chart.unit)}</text>')
     return out
 
 
@@ -170,7 +167,8 @@ def _overlays(chart: Chart, frame: _Frame) -> list[str]:
 
 
 def _legend(chart: Chart) -> list[str]:
-    out, x = [], LEFT
+    # The legend starts after the unit label, which sits at the left edge.
+    out, x = [], max(LEFT, 16 + 7 * len(chart.unit))
     for i, series in enumerate(chart.series):
         color = chart.colors[i % len(chart.colors)]
         out.append(

@@ -56,3 +56,11 @@ def test_an_aborted_run_renders_without_phases(tmp_path: Path) -> None:
 
 def test_table_cells_escape_pipes_and_newlines() -> None:
     assert cell("a|b\nc") == "a\\|b c"
+
+
+def test_the_bold_note_appears_only_when_a_value_is_bold(tmp_path: Path) -> None:
+    passing = summary(make_run(tmp_path / "a", Load(fault=None)))
+    failing = summary(make_run(tmp_path / "b"))
+
+    assert "Bold:" not in passing
+    assert "Bold:" in failing
