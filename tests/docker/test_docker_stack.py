@@ -1,0 +1,78 @@
+"""The Docker stack in-process: readiness, container faults, logs, and nothing left behind."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.backends.docker import DockerStack
+from harness.backends.local import http_ok
+from harness.errors import StackError
+from harness.experiment.model import Backend, StackSpec
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_WITHIN = 15.0
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll until ``condition`` holds; False at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_container_faults_take_the_booking_replica_away_and_bring_it_back(
+    tmp_path: Path, no_leftovers: Any
+) -> None:
+    spec = StackSpec(backend=Backend.docker)
+    stack = DockerStack(spec, ROOT / "stack" / "booking", tmp_path, run_id="faults-test")
+    try:
+        endpoints = stack.start()
+        ready = f"{endpoints.booking_url}/health/ready"
+        assert http_ok(ready)
+        assert stack.replicas() == ["booking-1"]
+
+        stack.container_action("kill", ["booking-1"])
+        assert eventually(lambda: not http_ok(ready))
+        assert stack.describe()["containers"]["booking-1"]["status"] == "exited"  # type: ignore[index]
+
+        stack.container_action("start", ["booking-1"])
+        assert eventually(lambda: http_ok(ready))
+
+        stack.container_action("pause", ["booking-1"])
+        assert not http_ok(ready, timeout=0.5)
+        stack.container_action("unpause", ["booking-1"])
+        assert eventually(lambda: http_ok(ready))
+
+        stack.container_action("restart", ["booking-1"])
+        assert eventually(lambda: http_ok(ready))
+    finally:
+        stack.stop()
+
+    described = stack.describe()
+    assert 0 < described["ready_seconds"] < READY_WITHIN  # type: ignore[operator]
+    booking = described["containers"]["booking-1"]  # type: ignore[index]
+    assert booking["actions"] == {"kill": 1, "start": 1, "pause": 1, "unpause": 1, "restart": 1}
+    log = (tmp_path / "logs" / "booking-1.log").read_text()
+    # One start by the harness, then the start and the restart after the faults.
+    assert log.count("listening on") == 3
+
+
+def test_a_failed_start_still_removes_every_container(tmp_path: Path, no_leftovers: Any) -> None:
+    spec = StackSpec(backend=Backend.docker)
+    stack = DockerStack(spec, ROOT / "stack" / "booking", tmp_path, run_id="failed-start-test")
+    stack.pg_port = 1  # a privileged port: PostgreSQL (not root) cannot listen there
+    with pytest.raises(StackError, match="postgres container exited"):
+        stack.start()
+    stack.stop()
+
+    assert (tmp_path / "logs" / "postgres.log").exists()
