@@ -122,10 +122,12 @@ class LiveFeed:
         elapsed = max(now - t0, 0.0)
         if faults is None:
             faults = [f.label for f in self.experiment.faults if f.at <= elapsed < f.end]
-        counts = self.tail.window(self.window)
+        # Only seconds that are over by ``now``: a replayed or finished file holds more.
+        until = int(now) - 1
+        counts = self.tail.window(self.window, until=until)
         objectives = []
         for objective in self.experiment.objectives:
-            scoped = self.tail.window(self.window, objective.endpoint)
+            scoped = self.tail.window(self.window, objective.endpoint, until)
             value = compute(objective.sli, scoped)
             name = objective.sli.value + (f" [{objective.endpoint}]" if objective.endpoint else "")
             objectives.append(
@@ -147,16 +149,22 @@ class LiveFeed:
         )
 
 
+def load_text(snapshot: LiveSnapshot) -> str:
+    """Users, requests per second, error rate and p95 of the last seconds."""
+    users = "-" if snapshot.users is None else str(snapshot.users)
+    rps = "-" if snapshot.rps is None else f"{snapshot.rps:.1f}"
+    return (
+        f"users {users} rps {rps} errors {format_value(snapshot.error_rate, '%')} "
+        f"p95 {format_value(snapshot.p95, 'ms')} (last {snapshot.window}s)"
+    )
+
+
 def plain_line(snapshot: LiveSnapshot) -> str:
     """The one-line form of a snapshot, for logs that are not a terminal."""
     faults = ",".join(snapshot.active_faults) or "none"
-    users = "-" if snapshot.users is None else str(snapshot.users)
-    rps = "-" if snapshot.rps is None else f"{snapshot.rps:.1f}"
     line = (
         f"[{snapshot.elapsed:4.0f}s/{snapshot.duration:.0f}s] phase {snapshot.phase} "
-        f"faults {faults} users {users} rps {rps} "
-        f"errors {format_value(snapshot.error_rate, '%')} "
-        f"p95 {format_value(snapshot.p95, 'ms')} (last {snapshot.window}s)"
+        f"faults {faults} {load_text(snapshot)}"
     )
     if snapshot.breaches:
         line += " BREACHED: " + ", ".join(snapshot.breaches)
@@ -172,7 +180,7 @@ def render_panel(snapshot: LiveSnapshot, title: str) -> Panel:
         (", ".join(snapshot.active_faults) or "none",
          "bold red" if snapshot.active_faults else ""),
     )  # fmt: skip
-    load = Text(plain_line(snapshot).split("] ", 1)[1].split(" BREACHED")[0], style="")
+    load = Text(" " + load_text(snapshot))
     table = Table(box=None, show_header=True, pad_edge=False)
     for column in ("objective", "target", f"last {snapshot.window}s", ""):
         table.add_column(column)

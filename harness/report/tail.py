@@ -108,20 +108,23 @@ class StatsTail:
         """The user count of the newest second that has one."""
         return self._users[max(self._users)] if self._users else None
 
-    def window(self, seconds: int, endpoint: str | None = None) -> WindowCounts:
-        """The last ``seconds`` seconds up to the newest one seen, as the grader counts."""
-        if self.latest is None or self.earliest is None:
+    def window(
+        self, seconds: int, endpoint: str | None = None, until: int | None = None
+    ) -> WindowCounts:
+        """The last ``seconds`` seconds up to the newest one seen (or ``until``), as graded."""
+        last = self.latest if until is None or self.latest is None else min(self.latest, until)
+        if last is None or self.earliest is None or last < self.earliest:
             return WindowCounts(float(seconds), 0, {}, 0, 0, lambda _p: None)
-        first = self.latest - seconds + 1
+        first = last - seconds + 1
         # Early in a run fewer seconds exist than asked for; rates use the ones that do.
-        covered = min(seconds, self.latest - self.earliest + 1)
+        covered = min(seconds, last - self.earliest + 1)
         histogram, outcomes, count = new_histogram(), Counter[str](), 0
         for (t, name), second in self._requests.items():
-            if t >= first and endpoint in (None, name):
+            if first <= t <= last and endpoint in (None, name):
                 count += second.count
                 outcomes.update(second.outcomes)
                 histogram.add(second.histogram)
-        booked = [v for t, v in self._bookings.items() if t >= first]
+        booked = [v for t, v in self._bookings.items() if first <= t <= last]
 
         def latency(p: float) -> float | None:
             return percentiles_ms(histogram, (p,))[0] if count else None
