@@ -140,7 +140,7 @@ class LiveFeed:
             duration=self.experiment.load.duration,
             phase=current_phase(self.experiment, elapsed),
             active_faults=tuple(faults),
-            users=self.tail.users(),
+            users=self.tail.users(until),
             rps=compute(SLI.throughput, counts),
             error_rate=compute(SLI.error_rate, counts),
             p95=compute(SLI.latency_p95, counts),

@@ -104,9 +104,10 @@ class StatsTail:
         self._bookings = {t: v for t, v in self._bookings.items() if t > horizon}
         self._users = {t: v for t, v in self._users.items() if t > horizon}
 
-    def users(self) -> int | None:
-        """The user count of the newest second that has one."""
-        return self._users[max(self._users)] if self._users else None
+    def users(self, until: int | None = None) -> int | None:
+        """The user count of the newest second that has one (up to ``until``)."""
+        seconds = [t for t in self._users if until is None or t <= until]
+        return self._users[max(seconds)] if seconds else None
 
     def window(
         self, seconds: int, endpoint: str | None = None, until: int | None = None

@@ -163,10 +163,13 @@ def test_a_terminal_panel_without_breach_has_no_red() -> None:
 def test_a_snapshot_ignores_seconds_after_now(tmp_path: Path) -> None:
     experiment = Experiment.model_validate(experiment_data(Load(seconds=60)))
     path = tmp_path / "load-stats.jsonl"
-    append(path, stats_lines(Load(seconds=60, fault=(20.0, 40.0))))  # the whole run
+    rows = stats_lines(Load(seconds=60, fault=(20.0, 40.0)))  # the whole run
+    rows.append({"kind": "users", "t": int(T0) + 59, "users": 3})  # the ramp down, later
+    append(path, rows)
     feed = LiveFeed(experiment, path, window=5)
 
     snapshot = feed.snapshot(T0, T0 + 35)
 
+    assert snapshot.users == 40
     assert snapshot.p95 is not None and abs(snapshot.p95 - 900) < 1  # seconds 30-34
     assert snapshot.breaches == ("latency_p95",)
