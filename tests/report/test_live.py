@@ -164,7 +164,7 @@ def test_a_snapshot_ignores_seconds_after_now(tmp_path: Path) -> None:
     experiment = Experiment.model_validate(experiment_data(Load(seconds=60)))
     path = tmp_path / "load-stats.jsonl"
     rows = stats_lines(Load(seconds=60, fault=(20.0, 40.0)))  # the whole run
-    rows.append({"kind": "users", "t": int(T0) + 59, "users": 3})  # the ramp down, later
+    rows.append({"kind": "users", "t": int(T0) + 70, "users": 3})  # later: not yet seen
     append(path, rows)
     feed = LiveFeed(experiment, path, window=5)
 
