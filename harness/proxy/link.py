@@ -177,9 +177,13 @@ class Link:
     # ---------------------------------------------------------------- the chain
 
     def start(self, entries: list[ToxicEntry]) -> None:
-        """Build the stages for the toxics present when the connection is set up."""
+        """Build the chain for the toxics present when the connection is set up."""
         for entry in entries:
-            self._append(entry)
+            previous = self.stages[-1] if self.stages else None
+            stage = self._append(entry)
+            if previous is not None:
+                # Its task has not run yet, so it simply starts with this output.
+                previous.output = stage.input
 
     def add_toxic(self, entry: ToxicEntry) -> None:
         """Append a toxic to the chain of this open link."""

@@ -218,3 +218,12 @@ def test_both_sockets_of_a_connection_have_nagle_off(
             assert side is not None and side.transport is not None
             raw = side.transport.get_extra_info("socket")
             assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0, side.role
+
+
+def test_toxics_on_one_stream_at_setup_are_chained(api: Api, listen: str) -> None:
+    api.add_toxic("p", name="first", type="latency", attributes={"latency": 100})
+    api.add_toxic("p", name="second", type="latency", attributes={"latency": 100})
+    with connect(listen) as sock:  # opened after both exist: each chunk meets both
+        echoed, seconds = round_trip(sock)
+    assert echoed == b"ping"
+    assert 0.19 <= seconds <= 0.5
