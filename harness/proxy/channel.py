@@ -105,22 +105,33 @@ class Outlet(Protocol):
 
 
 class Channel:
-    """A stage's input queue; it never refuses an item (the link bounds the total)."""
+    """A stage's input queue; it never refuses an item (the link bounds the total).
 
-    __slots__ = ("_account", "_items", "discarding", "waiter")
+    ``bypass`` is set by a stage that forwards unchanged (a noop toxic, or a toxic
+    whose toxicity roll failed): a chunk that would be alone in the queue, with the
+    bypass outlet not blocked, goes straight there, saving a task switch per chunk.
+    The end of the stream always queues, so the stage sees it and closes.
+    """
+
+    __slots__ = ("_account", "_items", "bypass", "discarding", "waiter")
 
     def __init__(self, account: FlowAccount) -> None:
         self._items: deque[Item] = deque()
         self._account = account
         self.waiter: asyncio.Future[object] | None = None
         self.discarding = False
+        self.bypass: Outlet | None = None
 
     def __len__(self) -> int:
         return len(self._items)
 
     def put(self, item: Item) -> None:
-        """Queue an item and wake the stage waiting for input."""
+        """Queue an item and wake the stage waiting for input (or bypass the queue)."""
         if self.discarding:
+            return
+        bypass = self.bypass
+        if bypass is not None and not self._items and type(item) is Chunk and not bypass.blocked():
+            bypass.put(item)
             return
         self._items.append(item)
         if isinstance(item, Chunk):

@@ -112,6 +112,7 @@ class Stage:
         """Stop the task for good (the connection is gone)."""
         self.closed = True
         self.input.discarding = True
+        self.input.bypass = None
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
@@ -119,6 +120,8 @@ class Stage:
         """Make the toxic stop at its current wait and start again (rolling toxicity)."""
         if self.closed:
             return
+        # The chain is being rewired: from now on chunks queue until the stage restarts.
+        self.input.bypass = None
         self._interrupted = True
         waiter = self._waiter
         if waiter is not None and self._waiter_interruptible:
@@ -213,13 +216,23 @@ class Stage:
         self.output.put(EOF)
 
     async def pass_through(self) -> None:
-        """Forward everything unchanged (a noop toxic, or one whose roll failed)."""
-        while True:
-            item = await self.next()
-            if item is EOF:
-                self.close()
-                return
-            await self.forward()
+        """Forward everything unchanged (a noop toxic, or one whose roll failed).
+
+        While this runs, the input channel hands chunks straight to the output when
+        nothing is queued (see :attr:`Channel.bypass`), so an idle pass-through stage
+        costs no task switch per chunk; what does queue (the output was blocked, or the
+        end of the stream) is moved on here, in order.
+        """
+        try:
+            while True:
+                self.input.bypass = self.output
+                item = await self.next()
+                if item is EOF:
+                    self.close()
+                    return
+                await self.forward()
+        finally:
+            self.input.bypass = None
 
     # ---------------------------------------------------------------- waiting
 
