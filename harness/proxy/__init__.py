@@ -5,7 +5,8 @@ unchanged: same routes, status codes, bodies and toxic semantics. Used where no
 Toxiproxy binary is available; where one is, the harness can use it instead and
 nothing else changes.
 
-Start one with ``python -m harness.proxy --port 8474`` or, in code::
+Start one with ``harness proxy serve`` or ``python -m harness.proxy`` (the options of
+``toxiproxy-server``; the API on 127.0.0.1:8474 by default) or, in code::
 
     async with ProxyServer(port=0, seed=7) as server:
         ...  # server.url is the API
@@ -25,7 +26,8 @@ Known differences from Toxiproxy 2.12, all deliberate:
 - Inputs that crash Toxiproxy (a negative bandwidth ``rate``, a slicer with zero
   ``size_variation``) stall or slice in one-byte pieces instead.
 - A latency toxic interrupted by a chain change keeps the rest of its delay for the
-  chunk it holds (Toxiproxy lets that one chunk through at once).
+  chunk it holds, and a bandwidth toxic delays that chunk again (Toxiproxy lets that one
+  chunk through at once in both cases).
 - Logs are text lines on stderr, not JSON on stdout; host names other than
   ``localhost`` are resolved with the system resolver.
 """
