@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -59,12 +60,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         experiment = experiment.model_copy(update={"stack": stack})
     console.print(f"[bold]{experiment.name}[/]: {experiment.description}")
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    result = run_experiment(experiment, args.file, args.results)
+    result = run_experiment(experiment, args.file, args.results, console=console)
     render_verdict(console, result)
-    status = result["verdict"]["status"]
-    if result["verdict"].get("aborted_by") == "interrupt":
-        return EXIT_INTERRUPTED
-    return EXIT_PASS if status == "pass" else EXIT_FAIL
+    return _exit_code(result)
 
 
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -148,6 +146,33 @@ def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS
 
 
+def _exit_code(result: dict[str, Any]) -> int:
+    verdict = result["verdict"]
+    if verdict.get("aborted_by") == "interrupt":
+        return EXIT_INTERRUPTED
+    return EXIT_PASS if verdict["status"] == "pass" else EXIT_FAIL
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from harness.report.console import render_verdict
+    from harness.report.model import read_json
+    from harness.report.schema import regenerate
+
+    written = regenerate(args.results_dir)
+    render_verdict(console, read_json(args.results_dir / "verdict.json"))
+    console.print("reports: " + ", ".join(str(p) for p in written))
+    return _exit_code(read_json(args.results_dir / "verdict.json"))
+
+
+def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from harness.report.compare import compare_paths
+
+    comparison = compare_paths(
+        args.baseline, args.candidate, args.tolerance or [], console=console, html=args.html
+    )
+    return EXIT_FAIL if comparison.regressed else EXIT_PASS
+
+
 def _cmd_schema(args: argparse.Namespace, console: Console) -> int:
     from harness.experiment.schema import experiment_schema
 
@@ -218,6 +243,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("file", type=Path)
     plan.set_defaults(handler=_cmd_plan)
+
+    report = sub.add_parser("report", help="rebuild every report of a run from its JSON")
+    report.add_argument("results_dir", type=Path)
+    report.set_defaults(handler=_cmd_report)
+
+    compare = sub.add_parser(
+        "compare", help="compare two runs SLI by SLI; exit 1 when the candidate regressed"
+    )
+    compare.add_argument("baseline", type=Path, help="a results folder or a saved baseline")
+    compare.add_argument("candidate", type=Path, help="a results folder")
+    compare.add_argument(
+        "--tolerance",
+        action="append",
+        metavar="SLI[@PHASE]=AMOUNT[%]",
+        help="allowed regression, e.g. latency_p95=10%% or availability@recovery=0.05; "
+        "'*' for every SLI, 'off' to ignore one (repeatable)",
+    )
+    compare.add_argument("--html", type=Path, help="also write the comparison as HTML here")
+    compare.set_defaults(handler=_cmd_compare)
 
     schema = sub.add_parser("schema", help="print the experiment JSON Schema, for editors")
     schema.set_defaults(handler=_cmd_schema)

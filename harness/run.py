@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from harness.backends import create_stack
 from harness.backends.base import Stack, StackEndpoints
 from harness.errors import HarnessError, LoadError
@@ -30,7 +32,10 @@ from harness.grading.integrity import IntegrityReport, check_integrity
 from harness.load.config import LoadConfig, Stage
 from harness.load.runner import LoadRunner, LoadRunnerError, LoadRunnerTimeout
 from harness.load.stats import load_stats
+from harness.report.live import LiveFeed, LiveView, active_faults
+from harness.report.model import ReportError
 from harness.report.results import make_run_dir, write_json
+from harness.report.schema import SCHEMA_VERSION, regenerate
 from harness.steady_state import Check, check, check_until_holds
 from harness.watch import StatsTail, tripped
 
@@ -60,6 +65,7 @@ class RunContext:
     aborted: str | None = None
     aborted_by: str | None = None  # "interrupt" | "guard" | "max_duration" | "steady_state"
     steady: list[Check] = field(default_factory=list)
+    console: Console | None = None
 
 
 def booking_dir_for(experiment: Experiment, source: Path) -> Path:
@@ -81,9 +87,15 @@ def load_config_for(ctx: RunContext) -> LoadConfig:
     )
 
 
-def run_experiment(experiment: Experiment, source: Path, results_root: Path) -> dict[str, Any]:
-    """Run one experiment end to end and return the result written to verdict.json."""
+def run_experiment(
+    experiment: Experiment, source: Path, results_root: Path, console: Console | None = None
+) -> dict[str, Any]:
+    """Run one experiment end to end and return the result written to verdict.json.
+
+    With a ``console``, a live view of the run is shown on it while the load runs.
+    """
     ctx = RunContext(experiment, source, make_run_dir(results_root, experiment.name))
+    ctx.console = console
     write_json(ctx.run_dir / "experiment.json", experiment.model_dump(mode="json"))
     log.info("run folder %s", ctx.run_dir)
     try:
@@ -180,37 +192,58 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
 
 
 def _watch_until_done(ctx: RunContext, runner: LoadRunner) -> None:
-    """Once a second until the load ends: abort guards, max duration, live probes."""
-    assert ctx.t0 is not None and ctx.endpoints is not None
-    experiment = ctx.experiment
-    abort, hypothesis = experiment.abort, experiment.steady_state
-    tail = StatsTail(ctx.run_dir / "load-stats.jsonl")
-    deadline = ctx.t0 + experiment.load.duration + LOAD_GRACE
-    next_probe = ctx.t0 + (hypothesis.interval if hypothesis else 0.0)
-    while True:
-        try:
-            code = runner.wait(WATCH_INTERVAL)
-            log.info("load finished (locust exit code %s)", code)
-            return
-        except LoadRunnerTimeout:
-            pass
-        except LoadRunnerError as exc:
-            raise LoadError(f"the load generator did not finish: {exc}") from exc
-        now = time.time()
-        trip = tripped(abort.guards, tail.poll(), ctx.t0) if abort.guards else None
+    """Once a second until the load ends: the live view, abort guards, max duration, probes."""
+    assert ctx.t0 is not None
+    stats_path = ctx.run_dir / "load-stats.jsonl"
+    feed = LiveFeed(ctx.experiment, stats_path)
+    with LiveView(ctx.experiment, ctx.console or Console(quiet=True)) as view:
+        watcher = _Watcher(ctx, StatsTail(stats_path))
+        while True:
+            try:
+                code = runner.wait(WATCH_INTERVAL)
+                log.info("load finished (locust exit code %s)", code)
+                return
+            except LoadRunnerTimeout:
+                pass
+            except LoadRunnerError as exc:
+                raise LoadError(f"the load generator did not finish: {exc}") from exc
+            assert ctx.timeline is not None
+            view.update(feed.snapshot(ctx.t0, time.time(), active_faults(ctx.timeline.events)))
+            if watcher.should_stop(time.time()):
+                return
+
+
+class _Watcher:
+    """The checks made once a second while the load runs."""
+
+    def __init__(self, ctx: RunContext, tail: StatsTail) -> None:
+        assert ctx.t0 is not None
+        self.ctx = ctx
+        self.tail = tail
+        self.deadline = ctx.t0 + ctx.experiment.load.duration + LOAD_GRACE
+        hypothesis = ctx.experiment.steady_state
+        self.next_probe = ctx.t0 + (hypothesis.interval if hypothesis else 0.0)
+
+    def should_stop(self, now: float) -> bool:
+        """True when a guard tripped or the run reached its maximum duration."""
+        ctx, abort = self.ctx, self.ctx.experiment.abort
+        assert ctx.t0 is not None and ctx.endpoints is not None
+        trip = tripped(abort.guards, self.tail.poll(), ctx.t0) if abort.guards else None
         if trip is not None:
             _mark_aborted(ctx, "guard", trip.reason)
-            return
+            return True
         if abort.max_duration is not None and now - ctx.t0 >= abort.max_duration:
             _mark_aborted(
                 ctx, "max_duration", f"the run reached abort.max_duration ({abort.max_duration:g}s)"
             )
-            return
-        if hypothesis is not None and hypothesis.throughout and now >= next_probe:
+            return True
+        hypothesis = ctx.experiment.steady_state
+        if hypothesis is not None and hypothesis.throughout and now >= self.next_probe:
             ctx.steady.append(check(hypothesis, ctx.endpoints, "during"))
-            next_probe += hypothesis.interval
-        if now > deadline:
+            self.next_probe += hypothesis.interval
+        if now > self.deadline:
             raise LoadError(f"the load did not finish {LOAD_GRACE:g}s after its last stage")
+        return False
 
 
 def _start_load(runner: LoadRunner) -> float:
@@ -250,7 +283,14 @@ def _grade_and_write(ctx: RunContext) -> dict[str, Any]:
     result["steady_state"] = [c.to_json() for c in ctx.steady]
     result["results_dir"] = str(ctx.run_dir)
     result["stack"] = ctx.stack.describe() if ctx.stack else {}
+    result = {"schema_version": SCHEMA_VERSION, **result}
     write_json(ctx.run_dir / "verdict.json", result)
+    try:
+        written = regenerate(ctx.run_dir)
+        log.info("reports: %s", ", ".join(p.name for p in written))
+    except ReportError as exc:
+        # The verdict is written; a report that cannot be drawn must not hide it.
+        log.error("could not write the reports: %s", exc)
     return result
 
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -27,23 +25,17 @@ from harness.backends import toxiproxy_server
 from harness.backends.base import StackEndpoints
 from harness.backends.ports import LOOPBACK, free_ports
 from harness.backends.postgres import EmbeddedPostgres, new_data_dir
-from harness.backends.processes import ManagedProcess, wait_until
+from harness.backends.processes import ManagedProcess, http_ok, wait_until
+from harness.backends.replicas import LocalReplicas
 from harness.errors import FaultError, StackError
 from harness.experiment.model import StackSpec
 from harness.faults.toxiproxy import ToxiproxyClient
 
+__all__ = ["DB_PROXY", "LocalStack", "http_ok"]
+
 log = logging.getLogger(__name__)
 
 DB_PROXY = "postgres"
-
-
-def http_ok(url: str, timeout: float = 1.0) -> bool:
-    """True when a GET on ``url`` answers 2xx."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= int(response.status) < 300
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 class LocalStack:
@@ -54,7 +46,7 @@ class LocalStack:
         self.booking_dir = booking_dir
         self.workdir = workdir
         self.logs_dir = workdir / "logs"
-        pg_port, api_port, proxy_port, booking_port = free_ports(4)
+        pg_port, api_port, proxy_port = free_ports(3)
         self.postgres = EmbeddedPostgres(
             new_data_dir(),
             pg_port,
@@ -63,12 +55,16 @@ class LocalStack:
         )
         self.api_port = api_port
         self.proxy_port = proxy_port
-        self.booking_port = booking_port
         self.proxy_server: ManagedProcess | None = None
         self.toxiproxy: toxiproxy_server.ToxiproxyChoice | None = None
         # Proxies made on a server the harness did not start, deleted on stop.
         self.created_proxies: list[tuple[ToxiproxyClient, str]] = []
-        self.booking: ManagedProcess | None = None
+        self.replicas = LocalReplicas(
+            spec.booking,
+            booking_dir,
+            self.logs_dir,
+            database_url=f"postgresql://postgres@{LOOPBACK}:{proxy_port}/postgres",
+        )
         self.endpoints: StackEndpoints | None = None
         self.ready_seconds: float | None = None
         self.stop_seconds: float | None = None
@@ -93,14 +89,19 @@ class LocalStack:
             )
         started = time.monotonic()
         timeout = self.spec.startup_timeout
-        self.postgres.start(timeout)
+        # Processes boot in parallel where the order allows: each waits only for what
+        # it needs (the proxy for PostgreSQL, the replicas for the proxy).
+        self._launch_proxy()
+        self.postgres.launch()
+        self.postgres.wait_ready(timeout)
         log.info("PostgreSQL ready on %s:%d", LOOPBACK, self.postgres.port)
-        toxiproxy_url = self._start_proxy(timeout)
+        toxiproxy_url = self._configure_proxy(timeout)
+        self.replicas.launch()
         self._seed_database()
-        self._start_booking(timeout)
+        self.replicas.wait_ready(timeout)
         self.ready_seconds = time.monotonic() - started
         self.endpoints = StackEndpoints(
-            booking_url=f"http://{LOOPBACK}:{self.booking_port}",
+            booking_url=self.replicas.entry_url,
             toxiproxy_url=toxiproxy_url,
             database_url=self.postgres.url,
             proxies={DB_PROXY: f"{LOOPBACK}:{self.proxy_port}"},
@@ -108,24 +109,29 @@ class LocalStack:
         log.info("stack ready in %.2fs: booking %s", self.ready_seconds, self.endpoints.booking_url)
         return self.endpoints
 
-    def _start_proxy(self, timeout: float) -> str:
-        choice = toxiproxy_server.choose(self.spec.toxiproxy)
-        self.toxiproxy = choice
-        if choice.url is not None:
-            url = choice.url
+    def _launch_proxy(self) -> None:
+        """Choose the Toxiproxy server and start it if it is ours to start."""
+        self.toxiproxy = toxiproxy_server.choose(self.spec.toxiproxy)
+        if self.toxiproxy.url is None:
+            self.proxy_server = toxiproxy_server.server_process(
+                self.toxiproxy, self.api_port, self.logs_dir / "toxiproxy.log"
+            )
+            self.proxy_server.start()
+
+    def _configure_proxy(self, timeout: float) -> str:
+        """Wait for the Toxiproxy API and create the proxy in front of PostgreSQL."""
+        choice = self.toxiproxy
+        assert choice is not None, "_launch_proxy() first"
+        url = choice.url or f"http://{LOOPBACK}:{self.api_port}"
+        if self.proxy_server is None:
             if not http_ok(f"{url}/version"):
                 raise StackError(
                     f"no Toxiproxy answers at {url} (stack.toxiproxy.url or "
                     f"{toxiproxy_server.URL_ENV})"
                 )
         else:
-            url = f"http://{LOOPBACK}:{self.api_port}"
-            self.proxy_server = toxiproxy_server.server_process(
-                choice, self.api_port, self.logs_dir / "toxiproxy.log"
-            )
-            self.proxy_server.start()
             wait_until(
-                lambda: http_ok(f"{url}/version"),
+                partial(http_ok, f"{url}/version"),
                 timeout=timeout,
                 what="Toxiproxy API",
                 process=self.proxy_server,
@@ -152,13 +158,6 @@ class LocalStack:
         log.warning("replacing proxy %r left on the running Toxiproxy", DB_PROXY)
         client.delete_proxy(DB_PROXY)
 
-    def _booking_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(self.booking_dir), env.get("PYTHONPATH", "")) if p
-        )
-        return env
-
     def _seed_database(self) -> None:
         argv = [
             sys.executable,
@@ -174,7 +173,7 @@ class LocalStack:
         with open(log_path, "ab") as out:
             result = subprocess.run(
                 argv,
-                env=self._booking_env(),
+                env=self.replicas.env(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 timeout=120,
@@ -184,46 +183,10 @@ class LocalStack:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-10:])
             raise StackError(f"booking init-db failed ({result.returncode}):\n{tail}")
 
-    def _start_booking(self, timeout: float) -> None:
-        booking = self.spec.booking
-        via_proxy = f"postgresql://postgres@{LOOPBACK}:{self.proxy_port}/postgres"
-        self.booking = ManagedProcess(
-            "booking",
-            [
-                sys.executable,
-                "-m",
-                "booking",
-                "serve",
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(self.booking_port),
-                "--database-url",
-                via_proxy,
-                "--pool-size",
-                str(booking.pool_size),
-                "--acquire-timeout",
-                f"{booking.acquire_timeout:g}",
-                "--replica",
-                "booking-1",
-            ],
-            self.logs_dir / "booking-1.log",
-            env=self._booking_env(),
-        )
-        self.booking.start()
-        ready = f"http://{LOOPBACK}:{self.booking_port}/health/ready"
-        wait_until(
-            lambda: http_ok(ready),
-            timeout=timeout,
-            what="booking service readiness",
-            process=self.booking,
-        )
-
     def stop(self) -> float:
         """Stop everything started, load-facing side first; returns seconds taken."""
         started = time.monotonic()
-        if self.booking is not None:
-            self.booking.stop()
+        self.replicas.stop()
         self._delete_created_proxies()
         for process in (self.proxy_server,):
             if process is not None:

@@ -91,6 +91,11 @@ class EmbeddedPostgres:
 
     def start(self, timeout: float) -> float:
         """Create the cluster, start the server and wait until it answers queries."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Create the cluster and start the server; returns without waiting for it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         user = _prepare_unprivileged_user(self.data_dir)
         self._initdb(user)
@@ -123,6 +128,10 @@ class EmbeddedPostgres:
             stop_signal=signal.SIGINT,
         )
         self.process.start()
+
+    def wait_ready(self, timeout: float) -> float:
+        """Wait until the server answers queries; the seconds it took."""
+        assert self.process is not None, "launch() first"
         return wait_until(self._answers, timeout=timeout, what="PostgreSQL", process=self.process)
 
     def _initdb(self, user: str | None) -> None:

@@ -14,6 +14,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -95,6 +97,19 @@ class ManagedProcess:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._popen.wait(timeout=grace)
 
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as an OOM killer or ``docker kill`` would."""
+        if self._popen is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout=5)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the whole group (SIGSTOP and SIGCONT pause and resume it)."""
+        if self._popen is not None and self._popen.poll() is None:
+            self._signal_group(sig)
+
     def _signal_group(self, sig: signal.Signals) -> None:
         assert self._popen is not None
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -107,6 +122,15 @@ class ManagedProcess:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    """True when a GET on ``url`` answers 2xx: the readiness check of an HTTP service."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
 
 
 def wait_until(

@@ -219,6 +219,14 @@ class BookingSpec(Model):
         default="../stack/booking",
         description="Folder of the booking service, relative to the experiment file.",
     )
+    replicas: int = Field(
+        default=1, ge=1, le=16, description="Booking replicas behind one load balancer."
+    )
+    settings: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="More service settings, passed as BOOKING_<NAME> environment variables "
+        "(e.g. breaker: true, liveness_checks_db: false).",
+    )
     pool_size: int = Field(default=100, ge=1, le=10000, description="DB pool size per replica.")
     acquire_timeout: Duration = Field(
         default=5.0, gt=0, le=300, description="Longest wait for a pooled connection."
