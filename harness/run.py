@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,8 @@ from rich.console import Console
 
 from harness.backends import create_stack
 from harness.backends.base import Stack, StackEndpoints
+from harness.backends.scraper import MetricsScraper
+from harness.backends.supervisor import Supervisor
 from harness.errors import HarnessError, LoadError
 from harness.experiment.model import Experiment
 from harness.faults.timeline import FaultTimeline
@@ -29,6 +34,7 @@ from harness.faults.toxiproxy import ToxiproxyClient
 from harness.faults.verify import FaultVerifier
 from harness.grading.grader import grade_run
 from harness.grading.integrity import IntegrityReport, check_integrity
+from harness.grading.stack_metrics import summarize_stack_metrics
 from harness.load.config import LoadConfig, Stage
 from harness.load.runner import LoadRunner, LoadRunnerError, LoadRunnerTimeout
 from harness.load.stats import load_stats
@@ -66,6 +72,7 @@ class RunContext:
     aborted_by: str | None = None  # "interrupt" | "guard" | "max_duration" | "steady_state"
     steady: list[Check] = field(default_factory=list)
     console: Console | None = None
+    supervisor: Supervisor | None = None
 
 
 def booking_dir_for(experiment: Experiment, source: Path) -> Path:
@@ -126,7 +133,8 @@ def _stack_up_and_drive(ctx: RunContext) -> None:
         if not _steady_before(ctx):
             return
         try:
-            _drive_load_and_faults(ctx)
+            with _orchestrated(ctx, stack):
+                _drive_load_and_faults(ctx)
         except KeyboardInterrupt:
             _mark_aborted(ctx)
         if ctx.aborted_by != "interrupt":
@@ -137,6 +145,24 @@ def _stack_up_and_drive(ctx: RunContext) -> None:
     finally:
         stack.stop()
         write_json(ctx.run_dir / "stack.json", stack.describe())
+
+
+@contextmanager
+def _orchestrated(ctx: RunContext, stack: Stack) -> Iterator[None]:
+    """While the load runs: the supervisor's liveness restarts and metrics every second."""
+    supervisor = Supervisor(
+        ctx.experiment.stack.supervisor,
+        stack.replica_urls,
+        partial(_restart, stack),
+        ctx.run_dir / "restarts.jsonl",
+    )
+    ctx.supervisor = supervisor
+    with supervisor, MetricsScraper(stack.replica_urls, ctx.run_dir / "stack-metrics.jsonl"):
+        yield
+
+
+def _restart(stack: Stack, name: str) -> None:
+    stack.replica_action(name, "restart")
 
 
 def _steady_before(ctx: RunContext) -> bool:
@@ -281,6 +307,8 @@ def _grade_and_write(ctx: RunContext) -> dict[str, Any]:
         )
     result["verdict"]["aborted_by"] = ctx.aborted_by
     result["steady_state"] = [c.to_json() for c in ctx.steady]
+    result["restarts"] = _restarts(ctx)
+    result["stack_metrics"] = summarize_stack_metrics(ctx.run_dir / "stack-metrics.jsonl")
     result["results_dir"] = str(ctx.run_dir)
     result["stack"] = ctx.stack.describe() if ctx.stack else {}
     result = {"schema_version": SCHEMA_VERSION, **result}
@@ -292,6 +320,16 @@ def _grade_and_write(ctx: RunContext) -> dict[str, Any]:
         # The verdict is written; a report that cannot be drawn must not hide it.
         log.error("could not write the reports: %s", exc)
     return result
+
+
+def _restarts(ctx: RunContext) -> list[dict[str, Any]]:
+    if ctx.supervisor is None:
+        return []
+    t0 = ctx.t0 or 0.0
+    return [
+        {"t": r.t, "offset": r.t - t0, "replica": r.replica, "reason": r.reason}
+        for r in ctx.supervisor.restarts
+    ]
 
 
 def _steady_failure(ctx: RunContext) -> str | None:

@@ -34,3 +34,9 @@ class Stack(Protocol):
 
     def describe(self) -> dict[str, object]:
         """Addresses, timings and choices, for the results folder."""
+
+    def replica_urls(self) -> dict[str, str]:
+        """Each booking replica's own address, by name (probes and metrics)."""
+
+    def replica_action(self, name: str, action: str) -> None:
+        """kill, stop, start, pause, resume or restart one replica."""

@@ -210,6 +210,14 @@ class LocalStack:
                 log.error("could not delete proxy %s from the running Toxiproxy: %s", name, exc)
         self.created_proxies.clear()
 
+    def replica_urls(self) -> dict[str, str]:
+        """Each booking replica's own address, by name."""
+        return {name: self.replicas.url(name) for name in self.replicas.names()}
+
+    def replica_action(self, name: str, action: str) -> None:
+        """kill, stop, start, pause, resume or restart one replica."""
+        self.replicas.act(name, action)
+
     def describe(self) -> dict[str, object]:
         """Addresses and timings, for the results folder."""
         endpoints = self.endpoints.__dict__ if self.endpoints else {}
@@ -218,5 +226,7 @@ class LocalStack:
             "ready_seconds": self.ready_seconds,
             "stop_seconds": self.stop_seconds,
             "toxiproxy": self.toxiproxy.describe() if self.toxiproxy else None,
+            "replicas": self.replica_urls(),
+            "replica_restarts": dict(self.replicas.restarts),
             "endpoints": json.loads(json.dumps(endpoints)),
         }

@@ -56,16 +56,25 @@ def _with_bases(path: Path, depth: int, seen: tuple[Path, ...]) -> Document:
             ]
         )
     base_path = (path.parent / base_name).resolve()
-    if base_path in seen or depth >= MAX_DEPTH:
-        chain = " -> ".join(str(p) for p in (*seen, base_path))
-        raise ExperimentError(
-            [doc.problem((EXTENDS,), f"extends loops or nests too deep: {chain}")]
+    chain = (*seen, path.resolve())  # this file included, so a file extending itself is caught
+    if base_path in chain or depth >= MAX_DEPTH:
+        text = " -> ".join(str(p) for p in (*chain, base_path))
+        message = (
+            f"extends loops or nests too deep: {text}; a chain of bases holds each "
+            f"file once and is at most {MAX_DEPTH} deep"
         )
+        raise ExperimentError([doc.problem((EXTENDS,), message)])
     if not base_path.is_file():
         raise ExperimentError(
-            [doc.problem((EXTENDS,), f"base experiment {base_path} does not exist")]
+            [
+                doc.problem(
+                    (EXTENDS,),
+                    f"base experiment {base_path} does not exist; "
+                    "extends is a path relative to this file",
+                )
+            ]
         )
-    base = _with_bases(base_path, depth + 1, (*seen, path.resolve()))
+    base = _with_bases(base_path, depth + 1, chain)
     return _merge(base, doc)
 
 

@@ -14,16 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from harness.errors import ExperimentError, Problem
 from harness.experiment.compose import compose
-from harness.experiment.durations import format_duration
+from harness.experiment.durations import format_duration, parse_duration
 from harness.experiment.model import (
+    MAX_RUN_SECONDS,
+    PHASE_PATTERN,
     SLI,
     SLI_UNITS,
     TOXIC_ATTRIBUTES,
     Experiment,
     Fault,
+    Guard,
     Objective,
     ToxicType,
 )
@@ -64,13 +68,78 @@ def _problem_from(doc: Document, err: Any) -> Problem:
     if kind == "extra_forbidden":
         return doc.problem(path, _unknown_key_message(path), at_key=True)
     if kind == "missing":
-        return doc.problem(path, "required key is missing", at_key=True)
+        message = "required key is missing"
+        if path[0] == "faults" and path[-1] == "duration":
+            message += ": give duration (how long) or end (when it stops)"
+        return doc.problem(path, message, at_key=True)
+    raw = _value_at(doc.data, path, err.get("input"))
+    if kind in _CONTAINER_TYPES:
+        return doc.problem(path, f"expected {_CONTAINER_TYPES[kind]}, got {_describe(raw)}")
     message = str(err["msg"]).removeprefix("Value error, ")
-    if path in doc.values and "input" in err and not isinstance(err["input"], (dict, list)):
-        got = f"got {err['input']!r}"
+    ctx = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERNS:
+        message = f"accepted: {_PATTERNS[ctx['pattern']]}"
+    elif kind in _RANGE_TYPES and _is_duration(_field_at(path)):
+        limit = float(next(iter(ctx.values())))
+        message += " seconds" + (f", that is {format_duration(limit)}" if limit >= 60 else "")
+    if path in doc.values and not isinstance(raw, (dict, list)):
+        got = f"got {raw!r}"
         if got not in message:  # our own validators already name the bad value
             message += f" ({got})"
+    if path[-1] in _HINTS:
+        message += f"; {_HINTS[str(path[-1])]}"
     return doc.problem(path, message)
+
+
+# pydantic's wording for a wrong container names our Python classes; say it in YAML terms.
+_CONTAINER_TYPES = {
+    "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
+    "dict_type": "a mapping of keys to values",
+    "list_type": "a list (items on lines starting with '- ', or [a, b])",
+}
+_RANGE_TYPES = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+# The model's patterns in words; a pattern missing here keeps pydantic's message.
+_PATTERNS = {
+    PHASE_PATTERN: "run, baseline, during, recovery or fault:NAME",
+    r"^[a-z0-9][a-z0-9-]*$": "lower-case letters, digits and dashes, not starting with a dash",
+    r"^[A-Za-z0-9_.-]+$": "letters, digits, '_', '.' and '-'",
+    r"^/": "a path starting with /, e.g. /health/ready",
+    r"^https?://(127\.[0-9.]+|localhost|\[::1\]):[0-9]+/?$": (
+        "http://127.0.0.1:PORT, http://localhost:PORT or http://[::1]:PORT (this machine only)"
+    ),
+}
+_HINTS = {"toxicity": "toxicity is the share of connections affected, from 0 to 1 (0.5 = half)"}
+
+
+def _value_at(data: Any, path: KeyPath, default: Any) -> Any:
+    """The value at ``path`` as the document holds it (``"8760h"``, not the seconds)."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _is_duration(field: FieldInfo | None) -> bool:
+    """Whether the field reads durations (``Duration`` or ``Duration | None``)."""
+    if field is None:
+        return False
+    found = list(field.metadata)
+    for arg in typing.get_args(field.annotation):
+        found.extend(getattr(arg, "__metadata__", ()))
+    return any(getattr(item, "func", None) is parse_duration for item in found)
 
 
 def _unknown_key_message(path: KeyPath) -> str:
@@ -86,19 +155,36 @@ def _unknown_key_message(path: KeyPath) -> str:
 
 def _accepted_keys(path: KeyPath) -> list[str]:
     """Field names of the model found at ``path`` inside an Experiment."""
+    model = _model_at(path)
+    if model is None:
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _field_at(path: KeyPath) -> FieldInfo | None:
+    """The model field that ``path`` names, if it names one."""
+    model = _model_at(tuple(p for p in path[:-1] if not isinstance(p, int)))
+    if model is None or isinstance(path[-1], int):
+        return None
+    named = {field.alias or name: field for name, field in model.model_fields.items()}
+    return named.get(path[-1])
+
+
+def _model_at(path: KeyPath) -> type[BaseModel] | None:
+    """The model class found at ``path`` inside an Experiment (list indices skipped)."""
     model: Any = Experiment
     for part in path:
         if isinstance(part, int):
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return []
+            return None
         field = model.model_fields.get(part)
         if field is None:
-            return []
+            return None
         model = _inner_model(field.annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return [field.alias or name for name, field in model.model_fields.items()]
-    return []
+        return model
+    return None
 
 
 def _inner_model(annotation: Any) -> Any:
@@ -113,7 +199,6 @@ def _inner_model(annotation: Any) -> Any:
 
 def _cross_checks(doc: Document, experiment: Experiment) -> list[Problem]:
     problems: list[Problem] = []
-    run_length = experiment.load.duration
     seen_names: dict[str, int] = {}
     for index, fault in enumerate(experiment.faults):
         path: KeyPath = ("faults", index)
@@ -125,72 +210,126 @@ def _cross_checks(doc: Document, experiment: Experiment) -> list[Problem]:
                     f"unknown proxy {fault.proxy!r}; the stack has: {', '.join(KNOWN_PROXIES)}",
                 )
             )
-        if fault.end > run_length + 1e-9:
-            problems.append(
-                doc.problem(
-                    (*path, "duration"),
-                    f"the fault ends at {format_duration(fault.end)}, after the load "
-                    f"ends at {format_duration(run_length)}; faults must lie inside "
-                    "the run",
-                )
-            )
+        problems.extend(_window_problems(doc, path, fault, experiment.load.duration))
         if fault.label in seen_names:
-            problems.append(
-                doc.problem(
-                    (*path, "name"),
-                    f"fault name {fault.label!r} is already used by faults"
-                    f"[{seen_names[fault.label]}]; names must be unique",
-                )
-            )
+            problems.append(_name_problem(doc, path, fault, seen_names[fault.label]))
         seen_names.setdefault(fault.label, index)
     problems.extend(_overlaps(doc, experiment.faults))
     for index, objective in enumerate(experiment.objectives):
         problems.extend(_objective_problems(doc, index, objective))
         problems.extend(_phase_problems(doc, index, objective, experiment))
+    for index, guard in enumerate(experiment.abort.guards):
+        problems.extend(_guard_problems(doc, index, guard))
     return problems
+
+
+def _window_problems(
+    doc: Document, path: KeyPath, fault: Fault, run_length: float
+) -> list[Problem]:
+    """A fault must start and end inside the run; point at the key the file used."""
+    inside = "faults must lie inside the run"
+    ends = format_duration(run_length)
+    if fault.at >= run_length:
+        return [
+            doc.problem(
+                (*path, "at"),
+                f"the fault starts at {format_duration(fault.at)}, when the load has "
+                f"already ended at {ends}; {inside}",
+            )
+        ]
+    if fault.end > run_length + 1e-9:
+        key = "end" if (*path, "end") in doc.values else "duration"
+        return [
+            doc.problem(
+                (*path, key),
+                f"the fault ends at {format_duration(fault.end)}, after the load ends at "
+                f"{ends}; {inside}",
+            )
+        ]
+    return []
+
+
+def _name_problem(doc: Document, path: KeyPath, fault: Fault, first: int) -> Problem:
+    if fault.name is not None:
+        return doc.problem(
+            (*path, "name"),
+            f"fault name {fault.label!r} is already used by faults[{first}]; names must be unique",
+        )
+    # An unnamed fault is named after its proxy, type and stream; the file has no name key.
+    return doc.problem(
+        path,
+        f"this unnamed fault gets the name {fault.label!r}, already used by faults[{first}]; "
+        "give one of them a name (names must be unique)",
+    )
+
+
+def _guard_problems(doc: Document, index: int, guard: Guard) -> list[Problem]:
+    side = "above" if guard.above is not None else "below"
+    limit = guard.above if guard.above is not None else guard.below
+    assert limit is not None  # the model insists on exactly one
+    path: KeyPath = ("abort", "guards", index, side)
+    if SLI_UNITS[SLI(guard.sli.value)] == "%" and not 0 <= limit <= 100:
+        return [
+            doc.problem(
+                path, f"{guard.sli.value} is a percentage: accepted 0 to 100 (got {limit:g})"
+            )
+        ]
+    if limit < 0:
+        return [doc.problem(path, f"must not be negative (got {limit:g})")]
+    return []
 
 
 def _attribute_problems(doc: Document, path: KeyPath, fault: Fault) -> list[Problem]:
-    allowed = TOXIC_ATTRIBUTES[fault.type]
-    accepted = ", ".join(sorted(allowed)) or "none"
     problems = []
+    values = [((*path, "attributes", key), key, v) for key, v in fault.attributes.items()]
     if fault.ramp is not None:
-        if not allowed:
+        if not TOXIC_ATTRIBUTES[fault.type]:
+            rampable = ", ".join(t.value for t, names in TOXIC_ATTRIBUTES.items() if names)
             problems.append(
                 doc.problem(
-                    (*path, "ramp"), f"a {fault.type.value} fault has no attributes to ramp"
+                    (*path, "ramp"),
+                    f"a {fault.type.value} fault has no attributes to ramp; "
+                    f"toxic types that have some: {rampable}",
                 )
             )
-        for key, value in fault.ramp.to.items():
-            if key not in allowed:
-                problems.append(
-                    doc.problem(
-                        (*path, "ramp", "to", key),
-                        f"unknown attribute "
-                        f"{key!r} for toxic type {fault.type.value}; "
-                        f"accepted: {accepted}",
-                        at_key=True,
-                    )
-                )
-            elif value < 0:
-                problems.append(
-                    doc.problem((*path, "ramp", "to", key), f"must not be negative (got {value})")
-                )
-    for key, value in fault.attributes.items():
-        if key not in allowed:
-            problems.append(
-                doc.problem(
-                    (*path, "attributes", key),
-                    f"unknown attribute {key!r} for toxic type {fault.type.value}; "
-                    f"accepted: {accepted}",
-                    at_key=True,
-                )
-            )
-        elif value < 0:
-            problems.append(
-                doc.problem((*path, "attributes", key), f"must not be negative (got {value})")
-            )
+        values += [((*path, "ramp", "to", key), key, v) for key, v in fault.ramp.to.items()]
+    for where, key, value in values:
+        problem = _attribute_problem(doc, where, fault.type, key, value)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+# Toxiproxy reads these in milliseconds (slicer's delay in microseconds); a value longer
+# than the longest run cannot be meant. Sizes and rates get a bound of the same kind.
+_MS_ATTRIBUTES = frozenset({"latency", "jitter", "delay", "timeout"})
+_MAX_MS = int(MAX_RUN_SECONDS * 1000)
+_MAX_SIZE = 2**31 - 1
+
+
+def _attribute_problem(
+    doc: Document, where: KeyPath, toxic: ToxicType, key: str, value: int
+) -> Problem | None:
+    allowed = TOXIC_ATTRIBUTES[toxic]
+    if key not in allowed:
+        accepted = ", ".join(sorted(allowed)) or "none"
+        return doc.problem(
+            where,
+            f"unknown attribute {key!r} for toxic type {toxic.value}; accepted: {accepted}",
+            at_key=True,
+        )
+    if value < 0:
+        return doc.problem(where, f"must not be negative (got {value})")
+    if toxic is ToxicType.slicer and key == "delay":
+        limit, unit = _MAX_MS * 1000, " µs"
+    elif key in _MS_ATTRIBUTES:
+        limit, unit = _MAX_MS, " ms"
+    else:
+        limit, unit = _MAX_SIZE, ""
+    if value <= limit:
+        return None
+    longest = f", the longest run ({format_duration(MAX_RUN_SECONDS)})" if unit else ""
+    return doc.problem(where, f"accepted 0 to {limit}{unit}{longest} (got {value})")
 
 
 def _phase_problems(

@@ -265,6 +265,21 @@ class ToxiproxySpec(Model):
     )
 
 
+class SupervisorSpec(Model):
+    """An orchestrator's liveness probe that restarts failing replicas (Kubernetes-like)."""
+
+    enabled: bool = Field(default=True, description="Probe replicas and restart failing ones.")
+    path: str = Field(default="/health/live", pattern=r"^/", description="The liveness path.")
+    interval: Duration = Field(default=2.0, gt=0, le=600, description="Seconds between probes.")
+    timeout: Duration = Field(default=1.0, gt=0, le=60, description="A probe's timeout.")
+    failure_threshold: int = Field(
+        default=3, ge=1, le=100, description="Failed probes in a row that trigger a restart."
+    )
+    initial_delay: Duration = Field(
+        default=5.0, ge=0, le=600, description="Grace after a restart before probing again."
+    )
+
+
 class Backend(str, Enum):
     """How the stack is run."""
 
@@ -299,6 +314,7 @@ class StackSpec(Model):
     booking: BookingSpec = Field(default_factory=BookingSpec)
     postgres: PostgresSpec = Field(default_factory=PostgresSpec)
     toxiproxy: ToxiproxySpec = Field(default_factory=ToxiproxySpec)
+    supervisor: SupervisorSpec = Field(default_factory=SupervisorSpec)
     images: ImagesSpec = Field(default_factory=ImagesSpec)
     startup_timeout: Duration = Field(default=30.0, gt=0, le=600)
 

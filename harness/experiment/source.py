@@ -148,9 +148,26 @@ def _yaml_problem(file: str, exc: yaml.YAMLError) -> Problem:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        reason = exc.problem or str(exc)
-        return Problem(file, line, column, "", f"YAML syntax error: {reason}")
+        return Problem(file, line, column, "", f"YAML syntax error: {_yaml_reason(exc)}")
     return Problem(file, None, None, "", f"YAML error: {exc}")
+
+
+def _yaml_reason(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem with its context (where the open construct began) and a hint."""
+    reason = exc.problem or str(exc)
+    context, start = exc.context, exc.context_mark
+    if context and reason.startswith("but "):  # "expected a single document ..., but found"
+        reason = f"{context}, {reason}"
+    elif context and start is not None:
+        reason += f" ({context} that starts on line {start.line + 1})"
+    # PyYAML's wording assumes its grammar is known; say what people usually did wrong.
+    if "'\\t'" in reason:
+        reason += "; indent with spaces, YAML does not allow tabs"
+    elif "<block end>" in reason or "mapping values are not allowed" in reason:
+        reason += "; check the indentation, and quote a value that contains ': '"
+    elif "end of stream" in reason or "<stream end>" in reason:
+        reason += "; is a bracket or a quote left open?"
+    return reason
 
 
 def parse_text(text: str, file: str) -> Document:

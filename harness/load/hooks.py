@@ -11,6 +11,13 @@ Who does what depends on the process's role:
 - master: merges the workers' seconds (``worker_report``), samples the user count and
   writes. It waits one report interval longer before writing a second, so most workers'
   lines for it have arrived; later ones are written as extra lines that readers add up.
+
+The end of a distributed test. Locust's master gives its workers' final reports only
+half a second after telling them to quit, which a busy machine overruns: the last
+seconds of the test would be lost. So when the test stops, the master asks every worker
+to flush (`FLUSH_MESSAGE`): the worker stops its users and sends every line it holds
+(`LINES_MESSAGE`), and the master waits for them all (at most `FLUSH_TIMEOUT` seconds)
+before Locust tells the workers to quit.
 """
 
 from __future__ import annotations
@@ -35,6 +42,15 @@ from harness.load.recorder import (
 )
 
 logger = logging.getLogger(__name__)
+
+FLUSH_MESSAGE = "harness_flush"
+"""Locust custom message, master to worker: stop the users and send every line you hold."""
+
+LINES_MESSAGE = "harness_lines"
+"""Locust custom message, worker to master: ``{"lines": [...]}``, the worker's last lines."""
+
+FLUSH_TIMEOUT = 10.0
+"""Seconds the master waits for the workers' last lines when the test stops."""
 
 
 def attach(environment: Environment, stats_path: Path, lag: float = DEFAULT_LAG) -> Recorder:
@@ -75,6 +91,7 @@ class _Binding:
         self.recorder = Recorder(lag=lag)
         self._stopped = False
         self._ticker: gevent.Greenlet | None = None
+        self._flushing: set[str] = set()
 
     def install(self) -> None:
         events = self.environment.events
@@ -85,12 +102,15 @@ class _Binding:
             _listen(events.report_to_master, self._report)
             _listen(events.test_start, self._on_test_start)
             _listen(events.test_stop, self._on_test_stop)
+            _register(self.environment.runner, FLUSH_MESSAGE, self._flush_to_master)
             return
         # The harness times its fault timeline from this mark, not from process start:
         # importing Locust and spawning the first users takes a second or two.
         _listen(events.test_start, self._mark_start)
         if self.role == "master":
             _listen(events.worker_report, self._on_worker_report)
+            _listen(events.test_stop, self._collect_from_workers)
+            _register(self.environment.runner, LINES_MESSAGE, self._on_worker_lines)
         # `quit` fires after Locust has stopped every user: nothing can be recorded later.
         _listen(events.quit, self._on_quit)
         self._ticker = gevent.spawn(self._tick_forever)
@@ -111,6 +131,38 @@ class _Binding:
 
     def _on_worker_report(self, data: dict[str, Any], **_: Any) -> None:
         self.recorder.merge(data.get(WORKER_DATA_KEY, ()))
+
+    def _flush_to_master(self, msg: Any, **_: Any) -> None:
+        # Runner.stop kills the users and fires test_stop (which ends the arrivals, too);
+        # unlike Locust's own "stop" message it does not take the worker off the master's
+        # list, so the master's "quit" still reaches it afterwards.
+        runner = self.environment.runner
+        if runner is not None:
+            runner.stop()
+        _send(runner, LINES_MESSAGE, {"lines": self.recorder.drain_all()})
+
+    def _collect_from_workers(self, **_: Any) -> None:
+        runner = self.environment.runner
+        if not isinstance(runner, MasterRunner):
+            return
+        self._flushing = {client.id for client in runner.clients.all}
+        for client_id in sorted(self._flushing):
+            runner.send_message(FLUSH_MESSAGE, None, client_id=client_id)
+        # Blocking this listener holds Locust's quit until the lines are in; the master's
+        # message loop runs in its own greenlet meanwhile.
+        deadline = time.monotonic() + FLUSH_TIMEOUT
+        while self._flushing and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        if self._flushing:
+            logger.warning(
+                "%d worker(s) sent no last stats within %.0f s; their last seconds are missing",
+                len(self._flushing),
+                FLUSH_TIMEOUT,
+            )
+
+    def _on_worker_lines(self, msg: Any, **_: Any) -> None:
+        self.recorder.merge(msg.data.get("lines", ()))
+        self._flushing.discard(msg.node_id)
 
     def _tick_forever(self) -> None:
         while True:
@@ -141,6 +193,15 @@ class _Binding:
 def _listen(hook: Any, listener: Callable[..., None]) -> None:
     # Any: Locust's EventHook methods are unannotated, which mypy --strict rejects.
     hook.add_listener(listener)
+
+
+def _register(runner: Any, message: str, listener: Callable[..., None]) -> None:
+    runner.register_message(message, listener)
+
+
+def _send(runner: Any, message: str, data: dict[str, Any]) -> None:
+    # A worker's send_message goes to its master.
+    runner.send_message(message, data)
 
 
 def _until_mid_second(now: float) -> float:

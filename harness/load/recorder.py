@@ -5,8 +5,14 @@ significant figures (495 ms and 505 ms both read as 500 ms) and its percentile h
 is cumulative since the start. The `Recorder` keeps, for every wall-clock second in which
 a request *started* and every endpoint name, a count, the outcome counts and an
 HdrHistogram of response times in microseconds; plus booking journey counters and the
-booking ids that were acknowledged, and the number of running users. `stats.py` holds the
-line format and reads it back.
+booking ids that were acknowledged, journeys started per kind of fan, arrivals of the
+open model that were dropped, and the number of running users. `stats.py` holds the line
+format and reads it back.
+
+Coordinated omission. A request whose event carries ``context[INTENDED_START]`` earlier
+than its real start (the first request of an open-model journey that waited for a free
+slot) is filed under the intended start and timed from it: a stalled service then shows
+its stall in the latencies instead of hiding it by delaying the requests that measure it.
 
 Seconds are written once they are complete: a request is filed under its start second
 but reported when it ends, so a second is written only ``lag`` seconds after it ended. A
@@ -42,7 +48,16 @@ JOURNEY_EVENT = "booking_journey"
 """Name of the event the locustfile fires on ``environment.events`` for booking journeys."""
 
 ATTEMPT = "attempt"
+"""Journey stage: a journey that found seats tried to hold them and got an outcome."""
 COMPLETED = "completed"
+"""Journey stage: the purchase was acknowledged (with a ``booking_id``)."""
+STARTED = "started"
+"""Journey stage: a journey of ``user_kind`` started (at its intended start, if any)."""
+DROPPED = "dropped"
+"""Journey stage: an open-model arrival could not start at all."""
+
+INTENDED_START = "intended_start"
+"""Key in a request's Locust ``context``: when the request should have started (epoch s)."""
 
 WORKER_DATA_KEY = "harness_load_lines"
 """Key of the recorder's lines in the data a Locust worker reports to the master."""
@@ -118,6 +133,8 @@ class Recorder:
         self._requests: dict[tuple[int, str], _RequestBucket] = {}
         self._bookings: dict[int, _BookingBucket] = {}
         self._users: dict[int, int] = {}
+        self._started: dict[int, dict[str, int]] = {}
+        self._dropped: dict[int, int] = {}
 
     def on_request(
         self,
@@ -126,11 +143,17 @@ class Recorder:
         start_time: float | None = None,
         response: Any = None,
         exception: BaseException | None = None,
+        context: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> None:
         """Listener for Locust's ``events.request``; runs once per request, so kept cheap."""
         if start_time is None:  # custom clients may omit it; derive it from the duration
             start_time = self._clock() - response_time / 1000.0
+        if context:  # FastHttpUser passes an empty dict unless the journey set one
+            intended = context.get(INTENDED_START)
+            if intended is not None and intended < start_time:
+                response_time += (start_time - intended) * 1000.0
+                start_time = intended
         key = (int(start_time), name)
         bucket = self._requests.get(key)
         if bucket is None:
@@ -150,25 +173,45 @@ class Recorder:
         slot = ((shift + 1) << _HALF_BITS) + (micros >> shift) - _HALF_COUNT
         bucket.slots[slot] = bucket.slots.get(slot, 0) + 1
 
-    def on_journey(self, stage: str, start_time: float, booking_id: str | None = None) -> None:
-        """Listener for the journey event: ``stage`` is `ATTEMPT` or `COMPLETED`.
+    def on_journey(
+        self,
+        stage: str,
+        start_time: float,
+        booking_id: str | None = None,
+        user_kind: str | None = None,
+    ) -> None:
+        """Listener for the journey event; ``stage`` is one of the journey stages above.
 
-        ``start_time`` is the start of the journey's hold request in both cases, so an
-        attempt and its completion land in the same second.
+        For `ATTEMPT` and `COMPLETED`, ``start_time`` is the start of the journey's hold
+        request, so an attempt and its completion land in the same second. For `STARTED`
+        and `DROPPED` it is the journey's intended start (its real start in the closed
+        model), so started and dropped arrivals add up to the schedule, second by second.
         """
-        bucket = self._booking_bucket(int(start_time))
-        if stage == ATTEMPT:
-            bucket.attempts += 1
-        elif stage == COMPLETED:
-            bucket.completed += 1
-            if booking_id is not None:
-                bucket.booking_ids.append(str(booking_id))
+        second = int(start_time)
+        if stage == STARTED:
+            counts = self._started.setdefault(second, {})
+            kind = str(user_kind)
+            counts[kind] = counts.get(kind, 0) + 1
+        elif stage == DROPPED:
+            self._dropped[second] = self._dropped.get(second, 0) + 1
+        elif stage in (ATTEMPT, COMPLETED):
+            self._on_booking(stage, second, booking_id)
         else:
-            raise ValueError(f"journey stage {stage!r}: expected {ATTEMPT!r} or {COMPLETED!r}")
+            stages = [ATTEMPT, COMPLETED, STARTED, DROPPED]
+            raise ValueError(f"journey stage {stage!r}: expected one of {stages}")
 
     def sample_users(self, when: float, users: int) -> None:
         """Note that ``users`` users were running at time ``when``."""
         self._users[int(when)] = users
+
+    def _on_booking(self, stage: str, second: int, booking_id: str | None) -> None:
+        bucket = self._booking_bucket(second)
+        if stage == ATTEMPT:
+            bucket.attempts += 1
+            return
+        bucket.completed += 1
+        if booking_id is not None:
+            bucket.booking_ids.append(str(booking_id))
 
     def drain(self, now: float | None = None) -> list[Line]:
         """Remove and return the lines of every second that ended ``lag`` seconds ago."""
@@ -191,6 +234,13 @@ class Recorder:
                 bucket.attempts += int(line["attempts"])
                 bucket.completed += int(line["completed"])
                 bucket.booking_ids.extend(str(i) for i in line["booking_ids"])
+            elif kind == "journeys":
+                counts = self._started.setdefault(int(line["t"]), {})
+                for user_kind, n in line["started"].items():
+                    counts[str(user_kind)] = counts.get(str(user_kind), 0) + int(n)
+            elif kind == "dropped":
+                second = int(line["t"])
+                self._dropped[second] = self._dropped.get(second, 0) + int(line["count"])
             else:
                 logger.warning("Ignoring a worker stats line of unknown kind %r", kind)
 
@@ -230,6 +280,12 @@ class Recorder:
         for second in [s for s in self._users if due(s)]:
             line: Line = {"kind": "users", "t": second, "users": self._users.pop(second)}
             lines.append((second, 2, "", line))
+        for second in [s for s in self._started if due(s)]:
+            started = dict(sorted(self._started.pop(second).items()))
+            lines.append((second, 3, "", {"kind": "journeys", "t": second, "started": started}))
+        for second in [s for s in self._dropped if due(s)]:
+            count = self._dropped.pop(second)
+            lines.append((second, 4, "", {"kind": "dropped", "t": second, "count": count}))
         lines.sort(key=lambda item: item[:3])  # by second, kind, endpoint
         return [item[3] for item in lines]
 

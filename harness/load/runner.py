@@ -160,9 +160,9 @@ class LoadRunner:
         except OSError as exc:
             raise LoadRunnerError(f"cannot start Locust in {self.workdir}: {exc}") from exc
         logger.info(
-            "Locust started (pid %d): %d stage(s), %.0f s against %s, hard stop after %d s",
+            "Locust started (pid %d): %s, %.0f s against %s, hard stop after %d s",
             self._process.pid,
-            len(self.config.stages),
+            self.config.describe(),
             self.config.total_duration,
             self.config.host,
             self.run_time,

@@ -1,18 +1,29 @@
 """The recorder's per-second statistics: the JSON Lines format, and reading it back.
 
 The recorder (inside the Locust process) appends one line per completed second and
-endpoint, one per second with booking journeys, and one per second with the user count::
+endpoint, one per second with booking journeys, one per second with the user count, one
+per second in which journeys started (by kind of fan), and one per second in which
+open-model arrivals were dropped::
 
     {"kind":"request","t":1717000000,"endpoint":"hold","count":12,
      "outcomes":{"ok":10,"expected":2},"hist":"<base64 HdrHistogram encode()>"}
     {"kind":"booking","t":1717000000,"attempts":3,"completed":2,"booking_ids":["17","18"]}
     {"kind":"users","t":1717000000,"users":20}
+    {"kind":"journeys","t":1717000000,"started":{"browser":3,"buyer":7}}
+    {"kind":"dropped","t":1717000000,"count":4}
 
 ``t`` is the wall-clock second (``int(time.time())``) in which a request *started*;
 ``hist`` holds response times in microseconds with 3 significant digits, so 495 ms and
-505 ms land in different buckets. A key (kind, t, endpoint) may appear on more than one
-line when a request outlives the recorder's flush delay or when Locust workers report
-late: readers must add such lines up, which `load_stats` does.
+505 ms land in different buckets. In the open model a journey's first request, the
+``journeys`` and the ``dropped`` lines are dated by the journey's *intended* start, and
+that first request is timed from it (see `harness.load.recorder`). A dropped arrival is
+one that could not start within ``request_timeout`` of its intended start, because all
+``max_concurrency`` journeys were busy (or the load generator itself fell behind), or
+that was still waiting for a free slot when the load ended.
+
+A key (kind, t, endpoint) may appear on more than one line when a request outlives the
+recorder's flush delay or when Locust workers report late: readers must add such lines
+up, which `load_stats` does.
 
 This module is imported by the grader: no Locust or gevent import here.
 """
@@ -74,6 +85,22 @@ class UsersSecond:
 
 
 @dataclass(frozen=True)
+class JourneySecond:
+    """Journeys that started (or were meant to, in the open model) in second ``t``, by kind."""
+
+    t: int
+    started: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class DroppedSecond:
+    """Open-model arrivals meant to start in second ``t`` that never started."""
+
+    t: int
+    count: int
+
+
+@dataclass(frozen=True)
 class WindowStats:
     """Requests aggregated over a time window (and optionally one endpoint)."""
 
@@ -115,6 +142,8 @@ class LoadStats:
     users: tuple[UsersSecond, ...]
     started_at: float | None = None
     """Wall-clock time Locust started the test (its ``test_start`` event), if written."""
+    journeys: tuple[JourneySecond, ...] = ()
+    drops: tuple[DroppedSecond, ...] = ()
 
     @property
     def endpoints(self) -> frozenset[str]:
@@ -149,6 +178,24 @@ class LoadStats:
             completed=sum(b.completed for b in selected),
             booking_ids=tuple(i for b in selected for i in b.booking_ids),
         )
+
+    def journeys_started(self, start: float, end: float, kind: str | None = None) -> int:
+        """Journeys started in the seconds ``t`` with ``start <= t < end`` (of one kind).
+
+        ``kind`` is a `harness.load.config.UserKind` value ("buyer", "browser"); None
+        counts every kind.
+        """
+        return sum(
+            n
+            for j in self.journeys
+            if start <= j.t < end
+            for name, n in j.started.items()
+            if kind in (None, name)
+        )
+
+    def dropped(self, start: float, end: float) -> int:
+        """Open-model arrivals meant for the seconds ``start <= t < end`` that never started."""
+        return sum(d.count for d in self.drops if start <= d.t < end)
 
     def max_users(self, start: float, end: float) -> int:
         """The most users running in any second ``t`` with ``start <= t < end`` (0 if none)."""
@@ -191,6 +238,8 @@ class _Merger:
         self.requests: dict[tuple[int, str], RequestSecond] = {}
         self.bookings: dict[int, BookingSecond] = {}
         self.users: dict[int, UsersSecond] = {}
+        self.journeys: dict[int, dict[str, int]] = {}
+        self.drops: dict[int, int] = {}
         self.started_at: float | None = None
 
     def add(self, line: Mapping[str, object]) -> None:
@@ -210,6 +259,11 @@ class _Merger:
             seen = self.users.get(sample.t)
             if seen is None or seen.users < sample.users:
                 self.users[sample.t] = sample
+        elif kind == "journeys":
+            self._add_journeys(line)
+        elif kind == "dropped":
+            second = _int(line, "t")
+            self.drops[second] = self.drops.get(second, 0) + _int(line, "count")
         elif kind == "start":
             t = line.get("t")
             if isinstance(t, bool) or not isinstance(t, (int, float)):
@@ -218,12 +272,22 @@ class _Merger:
         else:
             raise StatsFormatError(f"unknown kind {kind!r}")
 
+    def _add_journeys(self, line: Mapping[str, object]) -> None:
+        started = line["started"]
+        if not isinstance(started, dict):
+            raise StatsFormatError(f"started: got {started!r}, expected an object")
+        counts = self.journeys.setdefault(_int(line, "t"), {})
+        for name in started:
+            counts[str(name)] = counts.get(str(name), 0) + _int(started, name)
+
     def result(self) -> LoadStats:
         return LoadStats(
             requests=tuple(sorted(self.requests.values(), key=lambda r: (r.t, r.endpoint))),
             bookings=tuple(sorted(self.bookings.values(), key=lambda b: b.t)),
             users=tuple(sorted(self.users.values(), key=lambda u: u.t)),
             started_at=self.started_at,
+            journeys=tuple(JourneySecond(t, self.journeys[t]) for t in sorted(self.journeys)),
+            drops=tuple(DroppedSecond(t, self.drops[t]) for t in sorted(self.drops)),
         )
 
 
