@@ -1,7 +1,8 @@
 """A small in-memory fake of the booking service's HTTP API, for the load tests.
 
 It answers the five calls of the concert journey like the real service, in threads on
-127.0.0.1, and can stall purchases to make the client time out. Stalled purchases are
+127.0.0.1, and can stall purchases to make the client time out, or answer everything
+late (a stalled service). Stalled purchases are
 committed *before* the stall, as a real service whose answer got lost would have done,
 so a retry with the same Idempotency-Key must get the same booking back.
 """
@@ -35,13 +36,15 @@ class FakeBookingState:
     """The fake's data, guarded by one lock; tests read it after the run.
 
     ``stall_every``: every n-th new booking is answered after ``stall_seconds``;
-    ``stale_free``: availability shows that many seats more than are free per section.
+    ``stale_free``: availability shows that many seats more than are free per section;
+    ``delay_seconds``: every answer is sent that long after the request came in.
     """
 
     capacity: dict[str, int]
     stall_every: int = 0
     stall_seconds: float = 0.0
     stale_free: int = 0
+    delay_seconds: float = 0.0
     free: dict[str, int] = field(default_factory=dict)
     holds: dict[int, _Hold] = field(default_factory=dict)
     bookings: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -143,6 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
+        if self.server.state.delay_seconds:
+            time.sleep(self.server.state.delay_seconds)
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness.load.recorder import ATTEMPT, COMPLETED, Recorder, append_lines, slot_of
+from harness.load.recorder import (
+    ATTEMPT,
+    COMPLETED,
+    DROPPED,
+    INTENDED_START,
+    STARTED,
+    Recorder,
+    append_lines,
+    slot_of,
+)
 from harness.load.stats import HIST_HIGHEST_US, new_histogram, parse_lines
 
 
@@ -26,6 +35,7 @@ def request(
     millis: float,
     status: int = 200,
     exception: BaseException | None = None,
+    context: dict[str, float] | None = None,
 ) -> None:
     """Fire what Locust's FastHttpSession passes to events.request."""
     recorder.on_request(
@@ -34,7 +44,7 @@ def request(
         response_time=millis,
         response_length=10,
         response=FakeResponse(status),
-        context={},
+        context={} if context is None else context,
         exception=exception,
         start_time=start,
         url="http://127.0.0.1/x",
@@ -126,6 +136,48 @@ def test_booking_journeys_and_users_get_their_own_lines() -> None:
     ]
 
 
+def test_a_late_first_request_is_filed_and_timed_from_its_intended_start() -> None:
+    recorder = Recorder()
+    # Meant to start at 100.8; no slot was free until 102.3; the service took 1 s.
+    request(recorder, "browse", 102.3, 1000.0, context={INTENDED_START: 100.8})
+    request(recorder, "browse", 102.4, 20.0)  # no intended start: as it happened
+
+    lines = recorder.drain(now=1000.0)
+    stats = parse_lines(lines)
+
+    assert [(line["t"], line["count"]) for line in lines] == [(100, 1), (102, 1)]
+    assert stats.window(100, 101).percentile(100) == pytest.approx(2500.0, rel=1e-3)
+    assert stats.window(102, 103).percentile(100) == pytest.approx(20.0, rel=1e-3)
+
+
+def test_a_request_that_started_on_time_is_not_corrected() -> None:
+    recorder = Recorder()
+    request(recorder, "browse", 100.5, 30.0, context={INTENDED_START: 100.5})
+
+    (line,) = recorder.drain(now=1000.0)
+
+    assert line["t"] == 100
+    assert HdrHistogram.decode(line["hist"]).get_max_value() == pytest.approx(30_000, rel=1e-3)
+
+
+def test_journey_starts_by_kind_and_dropped_arrivals_get_their_own_lines() -> None:
+    recorder = Recorder()
+    recorder.on_journey(stage=STARTED, start_time=100.1, user_kind="buyer")
+    recorder.on_journey(stage=STARTED, start_time=100.6, user_kind="browser")
+    recorder.on_journey(stage=STARTED, start_time=100.9, user_kind="buyer")
+    recorder.on_journey(stage=DROPPED, start_time=100.2)
+    recorder.on_journey(stage=DROPPED, start_time=101.2)
+    recorder.on_journey(stage=DROPPED, start_time=101.7)
+
+    lines = recorder.drain(now=1000.0)
+
+    assert lines == [
+        {"kind": "journeys", "t": 100, "started": {"browser": 1, "buyer": 2}},
+        {"kind": "dropped", "t": 100, "count": 1},
+        {"kind": "dropped", "t": 101, "count": 2},
+    ]
+
+
 def test_an_unknown_journey_stage_is_refused() -> None:
     with pytest.raises(ValueError, match="'paid'"):
         Recorder().on_journey(stage="paid", start_time=1.0)
@@ -172,8 +224,14 @@ def test_merging_worker_lines_equals_recording_everything_in_one_place() -> None
     for i, (name, start, millis) in enumerate(events):
         request(worker_a if i % 2 else worker_b, name, start, millis)
         request(single, name, start, millis)
-    worker_a.on_journey(stage=COMPLETED, start_time=100.5, booking_id="1")
-    single.on_journey(stage=COMPLETED, start_time=100.5, booking_id="1")
+    for recorder in (worker_a, single):
+        recorder.on_journey(stage=COMPLETED, start_time=100.5, booking_id="1")
+        recorder.on_journey(stage=STARTED, start_time=100.5, user_kind="buyer")
+        recorder.on_journey(stage=DROPPED, start_time=101.5)
+    for recorder in (worker_b, single):
+        recorder.on_journey(stage=STARTED, start_time=100.7, user_kind="buyer")
+        recorder.on_journey(stage=STARTED, start_time=100.8, user_kind="browser")
+        recorder.on_journey(stage=DROPPED, start_time=101.1)
 
     master.merge(worker_a.drain_all())
     master.merge(worker_b.drain_all())

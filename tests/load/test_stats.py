@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.load.outcomes import Outcome
-from harness.load.recorder import ATTEMPT, COMPLETED, Line, Recorder
+from harness.load.recorder import ATTEMPT, COMPLETED, DROPPED, STARTED, Line, Recorder
 from harness.load.stats import StatsFormatError, load_stats, parse_lines
 
 from .test_recorder import request
@@ -118,6 +118,27 @@ def test_bookings_and_users_are_summed_over_a_window() -> None:
     assert stats.max_users(200, 300) == 0
 
 
+def test_journeys_started_and_dropped_arrivals_are_summed_over_a_window() -> None:
+    recorder = Recorder()
+    for second, kind in ((100.2, "buyer"), (100.4, "browser"), (101.3, "buyer"), (102.5, "buyer")):
+        recorder.on_journey(stage=STARTED, start_time=second, user_kind=kind)
+    for second in (100.5, 101.1, 101.2, 103.0):
+        recorder.on_journey(stage=DROPPED, start_time=second)
+    late_worker = [
+        {"kind": "journeys", "t": 101, "started": {"browser": 2}},
+        {"kind": "dropped", "t": 101, "count": 3},
+    ]
+    stats = parse_lines([*recorder.drain_all(), *late_worker])
+
+    assert stats.journeys_started(100, 102) == 5
+    assert stats.journeys_started(100, 102, "buyer") == 2
+    assert stats.journeys_started(100, 102, "browser") == 3
+    assert stats.journeys_started(0, 1e12) == 6
+    assert stats.dropped(101, 102) == 5
+    assert stats.dropped(0, 1e12) == 7
+    assert stats.dropped(104, 200) == 0
+
+
 def test_a_missing_file_reads_as_empty(tmp_path: Path) -> None:
     stats = load_stats(tmp_path / "nothing.jsonl")
 
@@ -138,6 +159,9 @@ def test_a_last_line_still_being_written_is_ignored(tmp_path: Path) -> None:
         ({"kind": "weather", "t": 1}, "unknown kind 'weather'"),
         ({"kind": "users", "t": "1", "users": 2}, "t: got '1'"),
         ({"kind": "booking", "t": 1, "attempts": 1}, "completed"),
+        ({"kind": "dropped", "t": 1, "count": 1.5}, "count: got 1.5"),
+        ({"kind": "journeys", "t": 1, "started": [1]}, "started: got \\[1\\]"),
+        ({"kind": "journeys", "t": 1, "started": {"buyer": "2"}}, "buyer: got '2'"),
     ],
 )
 def test_a_broken_line_is_reported_with_its_number(
