@@ -16,7 +16,7 @@ connections  1,000 connections open at once, one echo each  no error
 
 ::
 
-    python benchmarks/bench_proxy.py [--only rtt pgbench ...] [--api HOST:PORT] [--help]
+    python benchmarks/bench_proxy.py [--only rtt pgbench ...] [--api HOST:PORT [--pid N]]
 
 Processes: this script (the clients), the proxy (``python -m harness.proxy``, or any
 Toxiproxy-compatible server already running at ``--api``), an upstream (an echo server
@@ -46,6 +46,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -118,21 +119,11 @@ class Figure:
     verdict: str
 
 
-def lower_is_better(name: str, ours: float, bar: float, unit: str, digits: int = 3) -> Figure:
-    """A cost: met when ``ours <= bar``."""
-    gap = ours - bar
-    verdict = (
-        f"met ({-gap:.{digits}f} {unit} under)"
-        if gap <= 0
-        else f"MISSED by {gap:.{digits}f} {unit}"
-    )
-    return Figure(name, f"{ours:.{digits}f} {unit}", f"{bar:.{digits}f} {unit}", verdict)
-
-
-def higher_is_better(name: str, ours: float, bar: float, unit: str = "", digits: int = 2) -> Figure:
-    """A rate or ratio: met when ``ours >= bar``."""
-    gap = ours - bar
-    verdict = f"met (+{gap:.{digits}f}{unit})" if gap >= 0 else f"MISSED by {-gap:.{digits}f}{unit}"
+def judge(name: str, ours: float, bar: float, unit: str, digits: int, higher: bool) -> Figure:
+    """Compare ``ours`` with ``bar``: met when not worse (higher or lower is better)."""
+    gap = (ours - bar) if higher else (bar - ours)  # positive: better than the bar
+    text = f"{abs(gap):.{digits}f}{unit}"
+    verdict = f"met, {text} better" if gap >= 0 else f"MISSED by {text}"
     return Figure(name, f"{ours:.{digits}f}{unit}", f"{bar:.{digits}f}{unit}", verdict)
 
 
@@ -177,7 +168,10 @@ def proxy_process() -> Iterator[tuple[int, int]]:
     command = [sys.executable, "-m", "harness.proxy", "--port", "0", "--log-level", "warn"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     try:
-        yield _read_api_port(process), process.pid
+        port = _read_api_port(process)
+        # Keep reading its log so that the proxy never blocks on a full pipe.
+        threading.Thread(target=process.communicate, daemon=True).start()
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -271,30 +265,45 @@ def round_trips(sock: socket.socket, trips: int, size: int = 64) -> list[float]:
 # ------------------------------------------------------------------------------ rtt
 
 
+def _idle_toxics(bench: Bench) -> int:
+    """A proxy whose toxics never act (noop, toxicity 0), as with ``toxicity: 0.1``."""
+    port = bench.proxy("idle", bench.echo)
+    for stream in ("upstream", "downstream"):
+        noop = {"name": f"noop_{stream}", "type": "noop", "stream": stream}
+        bench.call("POST", "/proxies/bench_idle/toxics", noop)
+        never = {"name": f"never_{stream}", "type": "latency", "stream": stream, "toxicity": 0}
+        bench.call("POST", "/proxies/bench_idle/toxics", {**never, "attributes": {"latency": 9}})
+    return port
+
+
 def measure_rtt(bench: Bench, trips: int, block: int = 250) -> list[Figure]:
-    """64-byte round trips on one connection each way, in alternating blocks."""
-    direct: list[float] = []
-    proxied: list[float] = []
+    """64-byte round trips, direct and through two proxies, in blocks of rotating order."""
+    ports = {"direct": bench.echo, "proxied": bench.proxy("echo", bench.echo)}
+    ports["idle toxics"] = _idle_toxics(bench)
+    times: dict[str, list[float]] = {name: [] for name in ports}
     proxy_cpu = 0.0
-    with connect(bench.echo) as d_sock, connect(bench.proxy("echo", bench.echo)) as p_sock:
-        round_trips(d_sock, 200)  # warm up both paths
-        round_trips(p_sock, 200)
+    with contextlib.ExitStack() as stack:
+        socks = {name: stack.enter_context(connect(port)) for name, port in ports.items()}
+        for sock in socks.values():
+            round_trips(sock, 200)  # warm up every path
         for index in range(max(1, trips // block)):
-            direct += round_trips(d_sock, block)
-            before = bench.cpu_seconds()
-            proxied += round_trips(p_sock, block)
-            after = bench.cpu_seconds()
-            if before is not None and after is not None:
-                proxy_cpu += after - before
-            if index % 2:
-                direct += round_trips(d_sock, block)  # keep both sides' positions fair
-    d_med, p_med = statistics.median(direct) * 1e3, statistics.median(proxied) * 1e3
-    print(f"rtt: 64 B round trips, {len(direct)} direct, {len(proxied)} through the proxy")
-    print(f"  direct        median {d_med:.3f} ms  p99 {percentile(direct, 0.99) * 1e3:.3f} ms")
-    print(f"  through proxy median {p_med:.3f} ms  p99 {percentile(proxied, 0.99) * 1e3:.3f} ms")
+            names = list(socks)[index % 3 :] + list(socks)[: index % 3]  # drift hits all
+            for name in names:
+                before = bench.cpu_seconds()
+                times[name] += round_trips(socks[name], block)
+                after = bench.cpu_seconds()
+                if name == "proxied" and before is not None and after is not None:
+                    proxy_cpu += after - before
+    medians = {name: statistics.median(values) * 1e3 for name, values in times.items()}
+    print(f"rtt: 64 B round trips, {len(times['direct'])} on each path")
+    for name, values in times.items():
+        p99 = percentile(values, 0.99) * 1e3
+        print(f"  {name:<12} median {medians[name]:.3f} ms  p99 {p99:.3f} ms")
+    print(f"  with 4 idle toxics: adds {medians['idle toxics'] - medians['direct']:.3f} ms")
     if bench.pid is not None:
-        print(f"  proxy CPU per round trip: {proxy_cpu / len(proxied) * 1e6:.1f} us")
-    return [lower_is_better("rtt 64 B: added median", p_med - d_med, 0.10, "ms")]
+        print(f"  proxy CPU per round trip: {proxy_cpu / len(times['proxied']) * 1e6:.1f} us")
+    added = medians["proxied"] - medians["direct"]
+    return [judge("rtt 64 B: added median", added, 0.10, " ms", 3, higher=False)]
 
 
 # ------------------------------------------------------------------------------ latency
@@ -318,7 +327,7 @@ def measure_latency(bench: Bench, trips: int, latencies: tuple[int, ...]) -> lis
             print(f"latency {latency} ms: {trips} round trips, added median {added:.2f} ms")
             print(f"  spread {min(proxied):.2f} .. {max(proxied):.2f} ms (never below is a must)")
             bar = bars.get(latency, latency + 0.55)
-            figures.append(lower_is_better(f"latency {latency} ms: added", added, bar, "ms", 2))
+            figures.append(judge(f"latency {latency} ms: added", added, bar, " ms", 2, False))
     return figures
 
 
@@ -356,7 +365,7 @@ def measure_throughput(bench: Bench, megabytes: int, rounds: int) -> list[Figure
     print(f"  direct        {d_med:6.0f} MB/s (rounds {', '.join(f'{r:.0f}' for r in direct)})")
     print(f"  through proxy {p_med:6.0f} MB/s (rounds {', '.join(f'{r:.0f}' for r in proxied)})")
     print(f"  ratio proxy/direct {p_med / d_med:.2f}")
-    return [higher_is_better(f"throughput {megabytes} MB", p_med, 550, " MB/s", 0)]
+    return [judge(f"throughput {megabytes} MB", p_med, 550, " MB/s", 0, higher=True)]
 
 
 # ------------------------------------------------------------------------------ connections
@@ -370,14 +379,16 @@ async def _hold_many(port: int, count: int, timeout: float) -> tuple[int, float]
     pending = [count]
 
     async def one() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        opened.append(writer)
-        writer.write(b"y" * 64)
-        if await reader.readexactly(64) != b"y" * 64:
-            raise RuntimeError("wrong echo")
-        pending[0] -= 1
-        if pending[0] == 0:
-            all_echoed.set()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            opened.append(writer)
+            writer.write(b"y" * 64)
+            if await reader.readexactly(64) != b"y" * 64:
+                raise RuntimeError("wrong echo")
+        finally:
+            pending[0] -= 1
+            if pending[0] == 0:
+                all_echoed.set()
         await all_echoed.wait()  # every connection stays open until all have echoed
 
     results = await asyncio.wait_for(
@@ -518,7 +529,7 @@ def measure_pgbench(bench: Bench, options: argparse.Namespace) -> list[Figure]:
             print(f"  through proxy tps {', '.join(f'{t:.0f}' for t in proxied)}")
             if cpu_share:
                 print(f"  proxy CPU while proxying: {statistics.median(cpu_share):.0%} of a core")
-            figures.append(higher_is_better(f"pgbench -S {clients} clients: ratio", ratio, 0.53))
+            figures.append(judge(f"pgbench -S {clients} clients: ratio", ratio, 0.53, "", 2, True))
     return figures
 
 
@@ -561,6 +572,10 @@ def run(bench: Bench, options: argparse.Namespace) -> list[Figure]:
     return figures
 
 
+def _load() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> int:
     """Run the selected measures and print them with the summary table."""
     options = _parser().parse_args()
@@ -572,9 +587,10 @@ def main() -> int:
         else:
             api_port, pid = stack.enter_context(proxy_process())
             bench = Bench(f"127.0.0.1:{api_port}", pid, echo, sink)
-        print(f"proxy API at {bench.api}; {os.cpu_count()} CPUs\n", flush=True)
+        print(f"proxy API at {bench.api}; {os.cpu_count()} CPUs; {_load()}\n", flush=True)
         figures = run(bench, options)
     print_table(figures)
+    print(f"\n{_load()} (other work on the machine moves every figure)")
     return 0
 
 
