@@ -29,6 +29,7 @@ from harness.backends.scraper import MetricsScraper
 from harness.backends.supervisor import Supervisor
 from harness.errors import HarnessError, LoadError
 from harness.experiment.model import Experiment
+from harness.faults.replica import ReplicaFaults
 from harness.faults.timeline import FaultTimeline
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.faults.verify import FaultVerifier
@@ -198,6 +199,7 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
         client,
         ctx.run_dir / "faults.jsonl",
         verifier=FaultVerifier(client),
+        replicas=ReplicaFaults(ctx.stack, ctx.experiment.load.seed) if ctx.stack else None,
     )
     runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
     try:

@@ -27,9 +27,9 @@ from harness.experiment.model import (
     TOXIC_ATTRIBUTES,
     Experiment,
     Fault,
+    FaultType,
     Guard,
     Objective,
-    ToxicType,
 )
 from harness.experiment.source import Document, KeyPath, parse_text
 
@@ -203,7 +203,9 @@ def _cross_checks(doc: Document, experiment: Experiment) -> list[Problem]:
     for index, fault in enumerate(experiment.faults):
         path: KeyPath = ("faults", index)
         problems.extend(_attribute_problems(doc, path, fault))
-        if fault.proxy not in KNOWN_PROXIES:
+        if fault.on_replicas:
+            problems.extend(_replica_problems(doc, path, fault, experiment))
+        elif fault.proxy not in KNOWN_PROXIES:
             problems.append(
                 doc.problem(
                     (*path, "proxy"),
@@ -308,7 +310,7 @@ _MAX_SIZE = 2**31 - 1
 
 
 def _attribute_problem(
-    doc: Document, where: KeyPath, toxic: ToxicType, key: str, value: int
+    doc: Document, where: KeyPath, toxic: FaultType, key: str, value: int
 ) -> Problem | None:
     allowed = TOXIC_ATTRIBUTES[toxic]
     if key not in allowed:
@@ -320,7 +322,7 @@ def _attribute_problem(
         )
     if value < 0:
         return doc.problem(where, f"must not be negative (got {value})")
-    if toxic is ToxicType.slicer and key == "delay":
+    if toxic is FaultType.slicer and key == "delay":
         limit, unit = _MAX_MS * 1000, " µs"
     elif key in _MS_ATTRIBUTES:
         limit, unit = _MAX_MS, " ms"
@@ -393,10 +395,39 @@ def _objective_problems(doc: Document, index: int, objective: Objective) -> list
     return []
 
 
+def _replica_problems(
+    doc: Document, path: KeyPath, fault: Fault, experiment: Experiment
+) -> list[Problem]:
+    count = experiment.stack.booking.replicas
+    names = [f"booking-{i + 1}" for i in range(count)]
+    problems = []
+    for index, name in enumerate(fault.replicas or []):
+        if name not in names:
+            problems.append(
+                doc.problem(
+                    (*path, "replicas", index),
+                    f"no replica {name!r}; the stack has {', '.join(names)}",
+                )
+            )
+    if fault.count is not None and fault.count > count:
+        problems.append(
+            doc.problem(
+                (*path, "count"),
+                f"{fault.count} replicas asked for, the stack has {count} (stack.booking.replicas)",
+            )
+        )
+    return problems
+
+
 def _same_target(a: Fault, b: Fault) -> bool:
+    if a.on_replicas or b.on_replicas:
+        # Replica faults overlap unless both name replicas and share none.
+        if not (a.on_replicas and b.on_replicas):
+            return False
+        return not (a.replicas and b.replicas and not set(a.replicas) & set(b.replicas))
     if a.proxy != b.proxy:
         return False
-    if ToxicType.down in (a.type, b.type):
+    if FaultType.down in (a.type, b.type):
         return a.type == b.type
     return a.type == b.type and a.stream == b.stream
 

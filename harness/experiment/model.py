@@ -46,8 +46,13 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
-class ToxicType(str, Enum):
-    """Toxiproxy toxic types, plus ``down`` for a disabled proxy (``enabled: false``)."""
+class FaultType(str, Enum):
+    """What a fault does.
+
+    Toxiproxy's toxic types and ``down`` (a disabled proxy, ``enabled: false``) act on a
+    proxy; ``kill``, ``stop``, ``pause`` and ``restart`` act on booking replicas, as an
+    orchestrator or a chaos tool would on containers.
+    """
 
     latency = "latency"
     bandwidth = "bandwidth"
@@ -58,19 +63,33 @@ class ToxicType(str, Enum):
     limit_data = "limit_data"
     noop = "noop"
     down = "down"
+    kill = "kill"
+    stop = "stop"
+    pause = "pause"
+    restart = "restart"
+
+
+# Faults on replicas: what happens at the start of the window, and at its end.
+REPLICA_ACTIONS: dict[FaultType, tuple[str, str | None]] = {
+    FaultType.kill: ("kill", "start"),  # killed; back by the end if nothing restarted it
+    FaultType.stop: ("stop", "start"),
+    FaultType.pause: ("pause", "resume"),
+    FaultType.restart: ("restart", None),
+}
 
 
 # Attribute names per toxic type, as Toxiproxy's API spells them.
-TOXIC_ATTRIBUTES: dict[ToxicType, frozenset[str]] = {
-    ToxicType.latency: frozenset({"latency", "jitter"}),
-    ToxicType.bandwidth: frozenset({"rate"}),
-    ToxicType.slow_close: frozenset({"delay"}),
-    ToxicType.timeout: frozenset({"timeout"}),
-    ToxicType.reset_peer: frozenset({"timeout"}),
-    ToxicType.slicer: frozenset({"average_size", "size_variation", "delay"}),
-    ToxicType.limit_data: frozenset({"bytes"}),
-    ToxicType.noop: frozenset(),
-    ToxicType.down: frozenset(),
+TOXIC_ATTRIBUTES: dict[FaultType, frozenset[str]] = {
+    FaultType.latency: frozenset({"latency", "jitter"}),
+    FaultType.bandwidth: frozenset({"rate"}),
+    FaultType.slow_close: frozenset({"delay"}),
+    FaultType.timeout: frozenset({"timeout"}),
+    FaultType.reset_peer: frozenset({"timeout"}),
+    FaultType.slicer: frozenset({"average_size", "size_variation", "delay"}),
+    FaultType.limit_data: frozenset({"bytes"}),
+    FaultType.noop: frozenset(),
+    FaultType.down: frozenset(),
+    **{kind: frozenset() for kind in REPLICA_ACTIONS},
 }
 
 
@@ -156,7 +175,7 @@ class Fault(Model):
         description="Names the fault in reports and in phase fault:NAME; also the toxic's name.",
     )
     proxy: str = Field(default="postgres", description="Name of the proxy to act on.")
-    type: ToxicType = Field(description="Toxic type, or `down` to disable the proxy.")
+    type: FaultType = Field(description="Toxic type, or `down` to disable the proxy.")
     at: Duration = Field(ge=0, le=MAX_RUN_SECONDS, description="Start, from the start of load.")
     duration: Duration = Field(gt=0, le=MAX_RUN_SECONDS, description="How long it stays.")
     stream: Stream = Field(default=Stream.downstream, description="upstream or downstream.")
@@ -170,6 +189,37 @@ class Fault(Model):
         default=None,
         description="Move attributes linearly from `attributes` to `ramp.to` over the window.",
     )
+
+    replicas: list[str] | None = Field(
+        default=None, description="Replica faults: the replicas hit, by name (booking-1, ...)."
+    )
+    count: int | None = Field(
+        default=None,
+        ge=1,
+        le=16,
+        description="Replica faults: how many replicas, chosen at random.",
+    )
+    percent: float | None = Field(
+        default=None, gt=0, le=100, description="Replica faults: the share of replicas hit."
+    )
+
+    @model_validator(mode="after")
+    def _blast_radius(self) -> Fault:
+        chosen = [k for k in ("replicas", "count", "percent") if getattr(self, k) is not None]
+        if self.type in REPLICA_ACTIONS:
+            if len(chosen) > 1:
+                raise ValueError(f"give one of replicas, count or percent (got {chosen})")
+        elif chosen:
+            raise ValueError(
+                f"{', '.join(chosen)} apply only to replica faults "
+                f"({', '.join(k.value for k in REPLICA_ACTIONS)})"
+            )
+        return self
+
+    @property
+    def on_replicas(self) -> bool:
+        """True for faults that act on booking replicas rather than on a proxy."""
+        return self.type in REPLICA_ACTIONS
 
     @model_validator(mode="before")
     @classmethod
@@ -208,8 +258,12 @@ class Fault(Model):
 
     @property
     def label(self) -> str:
-        """The fault's name, or one made from its type, stream and proxy."""
-        return self.name or f"{self.proxy}-{self.type.value}-{self.stream.value}"
+        """The fault's name, or one made from its type and its target."""
+        if self.name:
+            return self.name
+        if self.on_replicas:
+            return f"booking-{self.type.value}"
+        return f"{self.proxy}-{self.type.value}-{self.stream.value}"
 
 
 class BookingSpec(Model):

@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import FaultError
-from harness.experiment.model import Fault, ToxicType
+from harness.errors import FaultError, HarnessError
+from harness.experiment.model import Fault, FaultType
+from harness.faults.replica import ReplicaFaults
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.faults.verify import Evidence, FaultVerifier
 
@@ -57,10 +58,12 @@ class FaultTimeline:
         client: ToxiproxyClient,
         events_path: Path,
         verifier: FaultVerifier | None = None,
+        replicas: ReplicaFaults | None = None,
     ) -> None:
         self.faults = sorted(faults, key=lambda f: f.at)
         self.client = client
         self.verifier = verifier
+        self.replicas = replicas
         self._bytes_at_apply: dict[str, int | None] = {}
         self.events_path = events_path
         self.events: list[FaultEvent] = []
@@ -74,7 +77,7 @@ class FaultTimeline:
         """Begin the schedule; offsets count from wall-clock time ``t0``."""
         self._t0 = t0
         if self.verifier is not None:
-            self.verifier.take_baseline(sorted({f.proxy for f in self.faults}))
+            self.verifier.take_baseline(self._proxies())
         self._thread = threading.Thread(target=self._run, name="fault-timeline", daemon=True)
         self._thread.start()
 
@@ -109,9 +112,15 @@ class FaultTimeline:
                 log.exception("fault %s: %s failed unexpectedly", fault.label, action)
                 self._record(fault, action, ok=False, detail=f"unexpected error: {exc!r}")
 
+    def _proxies(self) -> list[str]:
+        return sorted({f.proxy for f in self.faults if not f.on_replicas})
+
     def _apply(self, fault: Fault) -> None:
+        if fault.on_replicas:
+            self._apply_to_replicas(fault)
+            return
         try:
-            if fault.type is ToxicType.down:
+            if fault.type is FaultType.down:
                 self.client.set_enabled(fault.proxy, False)
             else:
                 self.client.add_toxic(fault.proxy, toxic_json(fault))
@@ -142,6 +151,23 @@ class FaultTimeline:
             fault, "apply", ok=True, detail=json.dumps(toxic_json(fault)), evidence=evidence
         )
 
+    def _apply_to_replicas(self, fault: Fault) -> None:
+        if self.replicas is None:
+            self._record(fault, "apply", ok=False, detail="this stack has no replica control")
+            return
+        try:
+            targets, seen = self.replicas.apply(fault)
+        except HarnessError as exc:
+            log.error("fault %s could not be applied: %s", fault.label, exc)
+            self._record(fault, "apply", ok=False, detail=str(exc))
+            return
+        with self._lock:
+            self._active[fault.label] = fault
+        log.info("fault %s applied: %s %s", fault.label, fault.type.value, ", ".join(targets))
+        self._record(
+            fault, "apply", ok=True, detail=json.dumps({"replicas": targets}), evidence=asdict(seen)
+        )
+
     def _update(self, fault: Fault, elapsed: float) -> None:
         with self._lock:
             if fault.label not in self._active:
@@ -160,8 +186,17 @@ class FaultTimeline:
         with self._lock:
             if self._active.pop(fault.label, None) is None:
                 return
+        if fault.on_replicas:
+            assert self.replicas is not None
+            try:
+                targets = self.replicas.end(fault)
+            except HarnessError as exc:
+                self._record(fault, "remove", ok=False, detail=str(exc))
+                return
+            self._record(fault, "remove", ok=True, detail=json.dumps({"replicas": targets}))
+            return
         try:
-            if fault.type is ToxicType.down:
+            if fault.type is FaultType.down:
                 self.client.set_enabled(fault.proxy, True)
             else:
                 self.client.remove_toxic(fault.proxy, fault.label)
@@ -177,7 +212,7 @@ class FaultTimeline:
     def _traffic_evidence(self, fault: Fault) -> dict[str, Any] | None:
         """Did the service send anything through the proxy while the fault was there?"""
         before = self._bytes_at_apply.get(fault.label)
-        if self.verifier is None or before is None or fault.type is ToxicType.down:
+        if self.verifier is None or before is None or fault.type is FaultType.down:
             return None  # a disabled proxy carries nothing by design
         after = self.verifier.bytes_through(fault.proxy)
         if after is None:
@@ -227,7 +262,7 @@ class FaultTimeline:
         # Belt and braces: whatever happened above, leave no toxic and no proxy down on
         # the proxies this timeline touched. Not a server-wide /reset: a running
         # Toxiproxy may serve others too.
-        for proxy in sorted({f.proxy for f in self.faults}):
+        for proxy in self._proxies():
             try:
                 self.client.reset_proxy(proxy)
             except FaultError as exc:

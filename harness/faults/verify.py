@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.errors import FaultError
-from harness.experiment.model import Fault, ToxicType
+from harness.experiment.model import Fault, FaultType
 from harness.faults.toxiproxy import ToxiproxyClient
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ MIN_PROBED_TOXICITY = 0.25
 MAX_PROBES = 12
 # Latency below this is lost in a loopback round trip's noise: the API is the evidence.
 MIN_PROBED_MS = 5.0
-PROBED = frozenset({ToxicType.latency, ToxicType.down, ToxicType.timeout, ToxicType.reset_peer})
+PROBED = frozenset({FaultType.latency, FaultType.down, FaultType.timeout, FaultType.reset_peer})
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,9 @@ class FaultVerifier:
 
     def verify(self, fault: Fault) -> Evidence:
         """Evidence that ``fault`` is in effect right now."""
-        if fault.type in PROBED and fault.toxicity >= MIN_PROBED_TOXICITY:
-            if not (fault.type is ToxicType.latency and _expected_ms(fault) < MIN_PROBED_MS):
-                return self._probe(fault)
+        too_small = fault.type is FaultType.latency and _expected_ms(fault) < MIN_PROBED_MS
+        if fault.type in PROBED and fault.toxicity >= MIN_PROBED_TOXICITY and not too_small:
+            return self._probe(fault)
         return self._read_back(fault)
 
     def _read_back(self, fault: Fault) -> Evidence:
@@ -150,9 +150,9 @@ class FaultVerifier:
 
     def _felt(self, fault: Fault, result: ProbeResult) -> tuple[bool, str]:
         ms = result.seconds * 1000
-        if fault.type is ToxicType.down:
+        if fault.type is FaultType.down:
             return result.outcome == "refused", f"connect {result.outcome} after {ms:.0f} ms"
-        if fault.type is ToxicType.latency:
+        if fault.type is FaultType.latency:
             base = self.baseline.get(fault.proxy, 0.0) * 1000
             expected = _expected_ms(fault)
             added = ms - base
@@ -161,7 +161,7 @@ class FaultVerifier:
                 f"round trip {ms:.1f} ms vs {base:.1f} ms before (+{added:.1f} ms, "
                 f"expected >= {0.8 * expected:.0f})",
             )
-        if fault.type is ToxicType.timeout:
+        if fault.type is FaultType.timeout:
             return result.outcome != "answered", f"probe {result.outcome} after {ms:.0f} ms"
         # reset_peer: no answer, then a close (a reset when the toxic predates the
         # connection) after `timeout` ms; a long timeout outlasts the probe in silence.
@@ -174,11 +174,11 @@ def _expected_ms(fault: Fault) -> float:
 
 
 def _probe_timeout(fault: Fault) -> float:
-    if fault.type is ToxicType.latency:
+    if fault.type is FaultType.latency:
         # One round trip crosses the toxic once, whichever stream it is on.
         delay_ms = fault.attributes.get("latency", 0) + fault.attributes.get("jitter", 0)
         return PROBE_TIMEOUT + delay_ms / 1000
-    if fault.type in (ToxicType.reset_peer, ToxicType.timeout):
+    if fault.type in (FaultType.reset_peer, FaultType.timeout):
         timeout_ms = fault.attributes.get("timeout", 0)
         # timeout 0 never closes: a short silence is the evidence.
         return min(PROBE_TIMEOUT + timeout_ms / 1000, 10.0) if timeout_ms else 1.0
