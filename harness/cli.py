@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from harness import __version__
-from harness.errors import ExperimentError, HarnessError
+from harness.errors import ExperimentError, HarnessError, Problem
 from harness.experiment.durations import format_duration
 from harness.experiment.loader import load_experiment
 from harness.experiment.model import Backend, Experiment
@@ -54,7 +54,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness.report.console import render_verdict
     from harness.run import run_experiment
 
-    experiment = load_experiment(args.file, args.overrides)
+    experiment = load_experiment(args.file, args.overrides, args.variant)
     if args.backend is not None:
         stack = experiment.stack.model_copy(update={"backend": Backend(args.backend)})
         experiment = experiment.model_copy(update={"stack": stack})
@@ -69,7 +69,7 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     problems = 0
     for path in args.files:
         try:
-            experiment = load_experiment(path, args.overrides)
+            experiment = load_experiment(path, args.overrides, args.variant)
         except ExperimentError as exc:
             problems += 1
             console.print(f"[red]invalid[/] {path}")
@@ -142,7 +142,7 @@ def _print_checks(console: Console, experiment: Experiment) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
-    _print_plan(console, load_experiment(args.file, args.overrides))
+    _print_plan(console, load_experiment(args.file, args.overrides, args.variant))
     return EXIT_PASS
 
 
@@ -171,6 +171,56 @@ def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
         args.baseline, args.candidate, args.tolerance or [], console=console, html=args.html
     )
     return EXIT_FAIL if comparison.regressed else EXIT_PASS
+
+
+def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
+    from harness.experiment.compose import variant_names
+    from harness.report.compare import compare_paths
+    from harness.report.console import render_verdict
+    from harness.run import run_experiment
+
+    names = args.variants.split(",") if args.variants else variant_names(args.file)
+    if not names:
+        raise ExperimentError(
+            [
+                Problem(
+                    str(args.file),
+                    None,
+                    None,
+                    "variants",
+                    "the experiment defines no variants to run",
+                )
+            ]
+        )
+    expected = dict(rule.split("=", 1) for rule in args.expect or [])
+    experiments = {n: load_experiment(args.file, args.overrides, n) for n in names}
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    results = {}
+    for name, experiment in experiments.items():
+        console.rule(f"variant {name}")
+        results[name] = run_experiment(experiment, args.file, args.results / name, console)
+        render_verdict(console, results[name])
+        if results[name]["verdict"].get("aborted_by") == "interrupt":
+            return EXIT_INTERRUPTED
+    first = names[0]
+    for name in names[1:]:
+        compare_paths(
+            Path(results[first]["results_dir"]),
+            Path(results[name]["results_dir"]),
+            ["*=off"],
+            console=console,
+        )
+    statuses = {n: r["verdict"]["status"] for n, r in results.items()}
+    console.print("variants: " + ", ".join(f"{n} {s.upper()}" for n, s in statuses.items()))
+    if expected:
+        unmet = {n: s for n, s in expected.items() if statuses.get(n) != s}
+        if unmet:
+            console.print(
+                "[red]not as expected:[/] "
+                + ", ".join(f"{n} was {statuses.get(n)}, expected {s}" for n, s in unmet.items())
+            )
+        return EXIT_FAIL if unmet else EXIT_PASS
+    return EXIT_PASS if all(s == "pass" for s in statuses.values()) else EXIT_FAIL
 
 
 def _cmd_schema(args: argparse.Namespace, console: Console) -> int:
@@ -205,6 +255,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     overrides = argparse.ArgumentParser(add_help=False)
+    overrides.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="apply one of the experiment's variants (its `variants:` mapping) first",
+    )
     overrides.add_argument(
         "--set",
         dest="overrides",
@@ -243,6 +298,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("file", type=Path)
     plan.set_defaults(handler=_cmd_plan)
+
+    matrix = sub.add_parser(
+        "matrix", parents=[overrides], help="run every variant of an experiment and compare them"
+    )
+    matrix.add_argument("file", type=Path)
+    matrix.add_argument("--variants", help="comma-separated variants to run (default: all)")
+    matrix.add_argument(
+        "--expect",
+        action="append",
+        metavar="VARIANT=STATUS",
+        help="expected verdict, e.g. before=fail after=pass; the exit code "
+        "says whether every expectation held (repeatable)",
+    )
+    matrix.add_argument("--results", type=Path, default=Path("results"))
+    matrix.set_defaults(handler=_cmd_matrix)
 
     report = sub.add_parser("report", help="rebuild every report of a run from its JSON")
     report.add_argument("results_dir", type=Path)

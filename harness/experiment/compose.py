@@ -7,7 +7,9 @@ The order, all before validation:
    other value (lists included) replaces the base's.
 2. ``--set key.path=value`` overrides, in the order given; the value is read as YAML
    (``--set load.stages[1].users=200``, ``--set faults[0].attributes.latency=300``).
-3. ``vars``: a string that is exactly ``${name}`` becomes the variable's value with its
+3. ``variants``: named sets of overrides (``variants: {after: {stack.booking.pool_size:
+   250}}``); ``--variant after`` applies one before the ``--set`` overrides.
+4. ``vars``: a string that is exactly ``${name}`` becomes the variable's value with its
    type (a number stays a number); ``${name}`` inside a longer string is replaced by
    the value's text. ``vars`` may be set with ``--set vars.name=value`` too.
 
@@ -28,18 +30,65 @@ from harness.experiment.source import Document, KeyPath, Position, dotted, parse
 
 EXTENDS = "extends"
 VARS = "vars"
+VARIANTS = "variants"
 MAX_DEPTH = 8
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def compose(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Document:
-    """The experiment at ``path`` with its bases, overrides and variables applied."""
+def compose(
+    path: Path, overrides: list[str] | tuple[str, ...] = (), variant: str | None = None
+) -> Document:
+    """The experiment at ``path`` with its bases, variant, overrides and variables applied."""
     doc = _with_bases(path, depth=0, seen=())
+    for key, value in _variant_settings(doc, variant).items():
+        _apply_value(doc, parse_key_path(key), value, f"variant {variant}: {key}")
     for override in overrides:
         _apply_override(doc, override)
     _substitute_vars(doc)
     return doc
+
+
+def variant_names(path: Path) -> list[str]:
+    """The variants an experiment defines (``variants:``), in file order."""
+    doc = _with_bases(path, depth=0, seen=())
+    variants = doc.data.get(VARIANTS) if isinstance(doc.data, dict) else None
+    return list(variants) if isinstance(variants, dict) else []
+
+
+def _variant_settings(doc: Document, variant: str | None) -> dict[str, Any]:
+    """Key paths and values of one variant; the ``variants`` key is removed either way."""
+    variants = doc.data.pop(VARIANTS, None) if isinstance(doc.data, dict) else None
+    if variants is not None and not isinstance(variants, dict):
+        raise ExperimentError(
+            [
+                doc.problem(
+                    (VARIANTS,),
+                    "variants must map names to settings, e.g. after: {key.path: value}",
+                )
+            ]
+        )
+    if variant is None:
+        return {}
+    if not variants or variant not in variants:
+        known = ", ".join(variants or {}) or "none"
+        raise ExperimentError(
+            [
+                Problem(
+                    doc.file,
+                    None,
+                    None,
+                    VARIANTS,
+                    f"no variant {variant!r}; variants defined: {known}",
+                )
+            ]
+        )
+    settings = variants[variant] or {}
+    if not isinstance(settings, dict):
+        raise ExperimentError(
+            [doc.problem((VARIANTS, variant), "a variant maps key paths to values")]
+        )
+    return {str(key): value for key, value in settings.items()}
 
 
 def _with_bases(path: Path, depth: int, seen: tuple[Path, ...]) -> Document:
@@ -142,7 +191,12 @@ def _apply_override(doc: Document, override: str) -> None:
         raise ExperimentError(
             [Problem(where, None, None, dotted(path), f"the value is not valid YAML: {exc}")]
         ) from exc
-    if not isinstance(doc.data, dict):
+    _apply_value(doc, path, value, where)
+
+
+def _apply_value(doc: Document, path: KeyPath, value: Any, where: str) -> None:
+    """Set ``value`` at ``path``; errors in it will name ``where`` instead of a line."""
+    if not isinstance(doc.data, dict) or not path:
         return
     _set_in(doc.data, path, value, where)
     doc.values[path] = Position(None, None, where)

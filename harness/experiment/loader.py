@@ -37,9 +37,11 @@ from harness.experiment.source import Document, KeyPath, parse_text
 KNOWN_PROXIES = ("postgres",)
 
 
-def load_experiment(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Experiment:
-    """Read, parse and validate an experiment file with its bases, vars and ``--set``s."""
-    return validate_document(compose(path, overrides))
+def load_experiment(
+    path: Path, overrides: list[str] | tuple[str, ...] = (), variant: str | None = None
+) -> Experiment:
+    """Read, parse and validate an experiment with its bases, variant, vars and ``--set``s."""
+    return validate_document(compose(path, overrides, variant))
 
 
 def load_experiment_text(text: str, file: str = "<experiment>") -> Experiment:

@@ -24,6 +24,11 @@ def experiment_schema() -> dict[str, Any]:
         "type": "string",
         "description": "A base experiment file (relative path) this file is merged over.",
     }
+    properties["variants"] = {
+        "type": "object",
+        "description": "Named sets of overrides (key path: value), run with --variant NAME "
+        "or all in turn with harness matrix.",
+    }
     properties["vars"] = {
         "type": "object",
         "description": "Variables: a string that is exactly ${name} takes the value.",

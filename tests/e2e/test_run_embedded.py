@@ -313,3 +313,45 @@ abort:
     events = [json.loads(line) for line in (run.run_dir / "faults.jsonl").read_text().splitlines()]
     assert [(e["action"], e["ok"]) for e in events] == [("apply", True), ("remove", True)]
     assert survivors(run.run_dir) == []
+
+
+def test_matrix_runs_every_variant_and_checks_the_expected_verdicts(tmp_path: Path) -> None:
+    path = tmp_path / "matrix.yaml"
+    path.write_text(
+        experiment_yaml(
+            "matrix",
+            GENTLE_LOAD.replace("12s", "8s")
+            + """
+faults:
+  - {name: db-down, type: down, proxy: postgres, at: 2s, duration: 3s}
+objectives:
+  - {sli: availability, min: 99}
+variants:
+  broken: {}
+  calm: {faults.0.type: noop}
+""",
+        )
+    )
+    results = tmp_path / "results"
+    command = [
+        sys.executable,
+        "-m",
+        "harness",
+        "matrix",
+        str(path),
+        "--results",
+        str(results),
+        "--expect",
+        "broken=fail",
+        "--expect",
+        "calm=pass",
+    ]
+
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env=harness_env(), check=False
+    )
+
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "variants: broken FAIL, calm PASS" in " ".join(output.split())
+    assert {p.name for p in results.iterdir()} == {"broken", "calm"}

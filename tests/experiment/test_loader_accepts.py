@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 from harness.experiment.loader import load_experiment, load_experiment_text
-from harness.experiment.model import SLI, Experiment, Stream, ToxicType, default_objectives
+from harness.experiment.model import SLI, Experiment, FaultType, Stream, default_objectives
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_a_minimal_experiment_gets_typed_values_and_defaults() -> None:
     )
 
     fault = experiment.faults[0]
-    assert fault.type is ToxicType.latency
+    assert fault.type is FaultType.latency
     assert fault.stream is Stream.downstream
     assert fault.proxy == "postgres"
     assert fault.toxicity == 1.0

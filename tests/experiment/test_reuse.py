@@ -139,3 +139,42 @@ def test_set_without_a_value_says_what_is_expected(tmp_path: Path) -> None:
 
     with pytest.raises(ExperimentError, match=r"expected KEY\.PATH=VALUE"):
         load_experiment(path, ["load.seed"])
+
+
+VARIANTS = (
+    BASE
+    + """\
+variants:
+  before: {}
+  after:
+    load.seed: 9
+    faults.0.attributes.latency: 5
+"""
+)
+
+
+def test_a_variant_applies_its_settings_before_set(tmp_path: Path) -> None:
+    path = write(tmp_path, "v.yaml", VARIANTS)
+
+    before = load_experiment(path, variant="before")
+    after = load_experiment(path, variant="after")
+    overridden = load_experiment(path, ["load.seed=11"], variant="after")
+
+    assert (before.load.seed, before.faults[0].attributes["latency"]) == (1, 100)
+    assert (after.load.seed, after.faults[0].attributes["latency"]) == (9, 5)
+    assert overridden.load.seed == 11
+
+
+def test_variant_names_are_listed_in_file_order(tmp_path: Path) -> None:
+    from harness.experiment.compose import variant_names
+
+    assert variant_names(write(tmp_path, "v.yaml", VARIANTS)) == ["before", "after"]
+
+
+def test_an_unknown_variant_names_the_defined_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "v.yaml", VARIANTS)
+
+    with pytest.raises(
+        ExperimentError, match="no variant 'later'; variants defined: before, after"
+    ):
+        load_experiment(path, variant="later")
