@@ -40,7 +40,7 @@ from gevent.queue import Queue
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness.load.config import LoadConfig
+from harness.load.config import Arrivals, LoadConfig, Mix
 from harness.load.schedule import Arrival, ArrivalSchedule
 
 logger = logging.getLogger(__name__)
@@ -142,16 +142,19 @@ def share(arrivals: Iterable[Arrival], index: int, count: int) -> Iterator[Arriv
 
 def wire(environment: Environment, config: LoadConfig, queue: ArrivalQueue) -> None:
     """Start the queue's feeding with the test and stop it with the test (call at init)."""
+    if config.arrivals is None:
+        raise ValueError("wire: the config has no arrivals (it is a closed-model config)")
+    feed = _Feeder(config.arrivals, config.mix, queue)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        runner.register_message(SHARE_MESSAGE, _on_share(config, queue))
+        runner.register_message(SHARE_MESSAGE, feed.on_share)
     elif isinstance(runner, MasterRunner):
-        environment.events.test_start.add_listener(_send_shares(runner, config))
+        environment.events.test_start.add_listener(_send_shares(runner, config.seed))
         return  # the master runs no users: nothing to feed or stop
     else:
 
         def start_local(**_: Any) -> None:
-            _feed_share(config, queue, time.time(), config.seed, 0, 1)
+            feed.start(time.time(), config.seed, 0, 1)
 
         environment.events.test_start.add_listener(start_local)
 
@@ -168,40 +171,42 @@ def wire(environment: Environment, config: LoadConfig, queue: ArrivalQueue) -> N
     environment.events.test_stop.add_listener(stop)
 
 
-def _feed_share(
-    config: LoadConfig, queue: ArrivalQueue, t0: float, seed: int | None, index: int, count: int
-) -> None:
-    assert config.arrivals is not None
-    schedule = ArrivalSchedule(config.arrivals, config.mix, seed)
-    logger.info(
-        "Feeding arrivals %d of every %d: %.0f journeys expected in %.0f s",
-        index,
-        count,
-        schedule.total,
-        schedule.duration,
-    )
-    queue.start(share(schedule, index, count), t0)
+@dataclass(frozen=True)
+class _Feeder:
+    """Starts one process's share of the schedule on its queue."""
 
+    arrivals: Arrivals
+    mix: Mix
+    queue: ArrivalQueue
 
-def _on_share(config: LoadConfig, queue: ArrivalQueue) -> Callable[..., None]:
-    def on_message(msg: Any, **_: Any) -> None:
+    def start(self, t0: float, seed: int | None, index: int, count: int) -> None:
+        schedule = ArrivalSchedule(self.arrivals, self.mix, seed)
+        logger.info(
+            "Feeding arrivals (share %d of %d): %.0f journeys expected over %.0f s in all",
+            index + 1,
+            count,
+            schedule.total,
+            schedule.duration,
+        )
+        self.queue.start(share(schedule, index, count), t0)
+
+    def on_share(self, msg: Any, **_: Any) -> None:
+        """Listener for `SHARE_MESSAGE` on a worker."""
         data = msg.data
-        _feed_share(config, queue, data["t0"], data["seed"], data["index"], data["count"])
-
-    return on_message
+        self.start(data["t0"], data["seed"], data["index"], data["count"])
 
 
-def _send_shares(runner: MasterRunner, config: LoadConfig) -> Callable[..., None]:
+def _send_shares(runner: MasterRunner, seed: int | None) -> Callable[..., None]:
     def send(**_: Any) -> None:
         # The master fires test_start before it sends any spawn message, and a worker reads
         # its messages in order: each worker knows its share before its first slot exists.
         clients = runner.clients
         workers = sorted(w.id for w in clients.ready + clients.running + clients.spawning)
         # Without a seed, the workers still need the same Poisson draws to share them out.
-        seed = config.seed if config.seed is not None else random.randrange(2**31)
+        shared_seed = seed if seed is not None else random.randrange(2**31)
         t0 = time.time()
         for index, worker in enumerate(workers):
-            data = {"t0": t0, "seed": seed, "index": index, "count": len(workers)}
+            data = {"t0": t0, "seed": shared_seed, "index": index, "count": len(workers)}
             runner.send_message(SHARE_MESSAGE, data, client_id=worker)
         logger.info("Sent arrival shares to %d worker(s)", len(workers))
 

@@ -142,6 +142,10 @@ def _on_init(environment: Environment, **_: Any) -> None:
     run_time = _run_time_limit(environment)
     worker = bool(getattr(environment.parsed_options, "worker", False))
     if run_time is not None and not worker:
+        # gevent times spawn_later from its loop's cached clock, which stands still while
+        # the locustfile is imported: on a busy machine that is seconds stale, and the
+        # hard stop would fire that much too early.
+        gevent.get_hub().loop.update_now()
         gevent.spawn_later(run_time, _hard_stop, environment, run_time)
     # Headless Locust installs its SIGTERM handler only after a shape test has ended; until
     # then SIGTERM would kill the process before the recorder writes its last seconds.
