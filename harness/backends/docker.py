@@ -1,8 +1,9 @@
 """The stack in Docker: one container per service, all on the host's network.
 
-    Locust users -> booking-1 (127.0.0.1:B) -> toxiproxy "postgres" (127.0.0.1:Q)
-                    [container]                API 127.0.0.1:A  -> postgres (127.0.0.1:R)
-                                               [container]          [container]
+    Locust users -> balancer (127.0.0.1:E) -> booking-N (127.0.0.1:B)
+                    [harness process]          [containers]
+                 -> toxiproxy "postgres" (127.0.0.1:Q, API :A) -> postgres (127.0.0.1:R)
+                    [container]                                    [container]
 
 The same services on the same kind of loopback ports as the local backend, so an
 experiment runs unchanged in either. Host networking is deliberate: the engine here
@@ -16,14 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from docker.errors import DockerException
 
+from harness.backends import docker_services as services
 from harness.backends import toxiproxy_server
 from harness.backends.base import StackEndpoints
 from harness.backends.docker_containers import ServiceContainer, postgres_answers
@@ -34,20 +38,17 @@ from harness.backends.docker_engine import (
     label_filter,
     resolve_images,
 )
-from harness.backends.local import DB_PROXY, http_ok
+from harness.backends.local import DB_PROXY
 from harness.backends.ports import LOOPBACK, free_ports
-from harness.backends.processes import wait_until
+from harness.backends.processes import ManagedProcess, http_ok, wait_until
 from harness.errors import FaultError, ReadinessTimeout, StackError
 from harness.experiment.model import StackSpec
 from harness.faults.toxiproxy import ToxiproxyClient
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("kill", "stop", "start", "pause", "unpause", "restart")
-# PostgreSQL's data lives in memory: a throwaway database, removed with its container.
-# A path the image does not have: Docker applies a tmpfs's mode only to a new folder, and
-# the server's user (not root) must be able to create its data folder inside.
-PGDATA_MOUNT = "/concert-chaos-pgdata"
+# ``resume`` is the replica faults' word for Docker's ``unpause``; both are accepted.
+ACTIONS = ("kill", "stop", "start", "pause", "unpause", "resume", "restart")
 SEED_TIMEOUT = 120.0
 STOP_GRACE = 5
 
@@ -61,11 +62,16 @@ class DockerStack:
         self.workdir = workdir
         self.run_id = run_id
         self.logs_dir = workdir / "logs"
-        self.pg_port, self.api_port, self.proxy_port, self.booking_port = free_ports(4)
+        count = spec.booking.replicas
+        *booking_ports, self.entry_port = free_ports(count + 1)
+        self.pg_port, self.api_port, self.proxy_port = free_ports(3)
+        self.replica_ports = {f"booking-{i + 1}": p for i, p in enumerate(booking_ports)}
         self.images: dict[str, ImageChoice] = resolve_images(spec.images)
         self.toxiproxy: toxiproxy_server.ToxiproxyChoice | None = None
         self.client: Any = None
         self.services: dict[str, ServiceContainer] = {}
+        self.balancer: ManagedProcess | None = None
+        self.restarts: dict[str, int] = dict.fromkeys(self.replica_ports, 0)
         self.endpoints: StackEndpoints | None = None
         self.ready_seconds: float | None = None
         self.service_ready_seconds: dict[str, float] = {}
@@ -79,7 +85,7 @@ class DockerStack:
         return f"postgresql://postgres@{LOOPBACK}:{self.pg_port}/postgres"
 
     def start(self) -> StackEndpoints:
-        """Start PostgreSQL, Toxiproxy and the booking service; wait until each is ready."""
+        """Start PostgreSQL, Toxiproxy and the booking replicas; wait until each is ready."""
         started = time.monotonic()
         self.client = connect()
         self.toxiproxy = toxiproxy_server.choose(self.spec.toxiproxy)
@@ -87,30 +93,35 @@ class DockerStack:
             if choice.service != "toxiproxy" or self.toxiproxy.url is None:
                 ensure_image(self.client, choice)
 
-        self._start_postgres()
-        toxiproxy_url = self._start_toxiproxy()
+        # Containers boot in parallel where the order allows: each waits only for what
+        # it needs (the proxy for PostgreSQL, the replicas for the proxy and the seed).
+        pg_image = self._image("postgres")
+        postgres = self._run(services.postgres_service(pg_image, self.pg_port, self.spec.postgres))
+        toxiproxy_url = self._launch_toxiproxy()
+        self._wait_ready(postgres, partial(postgres_answers, self.database_url), "PostgreSQL")
+        self._configure_proxy(toxiproxy_url)
+        self._launch_replicas()
         self._seed_database()
-        self._start_booking()
+        self._wait_replicas()
 
         self.ready_seconds = time.monotonic() - started
         self.endpoints = StackEndpoints(
-            booking_url=f"http://{LOOPBACK}:{self.booking_port}",
+            booking_url=f"http://{LOOPBACK}:{self.entry_port}",
             toxiproxy_url=toxiproxy_url,
             database_url=self.database_url,
             proxies={DB_PROXY: f"{LOOPBACK}:{self.proxy_port}"},
         )
         log.info(
-            "docker stack ready in %.2fs: booking %s",
-            self.ready_seconds,
-            self.endpoints.booking_url,
+            "docker stack ready in %.2fs: booking on port %d", self.ready_seconds, self.entry_port
         )
         return self.endpoints
 
-    def _run(
-        self, service: str, image: str, command: list[str], **options: Any
-    ) -> ServiceContainer:
-        box = ServiceContainer.run(self.client, self.run_id, service, image, command, **options)
-        self.services[service] = box
+    def _image(self, service: str) -> str:
+        return self.images[service].image
+
+    def _run(self, spec: services.ServiceSpec) -> ServiceContainer:
+        box = ServiceContainer.run(self.client, self.run_id, spec)
+        self.services[spec.service] = box
         return box
 
     def _wait_ready(self, box: ServiceContainer, probe: Callable[[], bool], what: str) -> None:
@@ -125,65 +136,34 @@ class DockerStack:
         self.service_ready_seconds[box.service] = round(took, 3)
         log.info("%s ready in %.2fs (container %s)", what, took, box.name)
 
-    def _start_postgres(self) -> None:
-        port = str(self.pg_port)
-        box = self._run(
-            "postgres",
-            self.images["postgres"].image,
-            [
-                "postgres",
-                "-p",
-                port,
-                # Loopback only, even on the host's network.
-                "-c",
-                f"listen_addresses={LOOPBACK}",
-                "-c",
-                f"max_connections={self.spec.postgres.max_connections}",
-                # A throwaway test database, as in the local backend: durability across
-                # a crash is not under test, and fsync only adds noise on a busy machine.
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-            ],
-            environment={
-                "POSTGRES_HOST_AUTH_METHOD": "trust",
-                "PGPORT": port,
-                # A folder inside the mount, as the official image's docs advise for
-                # mounts: the entrypoint creates it with the owner and mode it needs.
-                "PGDATA": f"{PGDATA_MOUNT}/pgdata",
-            },
-            tmpfs={PGDATA_MOUNT: "mode=1777"},
-            shm_size="256m",
-            healthcheck=_healthcheck(["CMD", "pg_isready", "-q", "-h", LOOPBACK, "-p", port]),
-        )
-        self._wait_ready(box, lambda: postgres_answers(self.database_url), "PostgreSQL")
-
-    def _start_toxiproxy(self) -> str:
+    def _launch_toxiproxy(self) -> str:
+        """Start the Toxiproxy container unless a running server was given; its API URL."""
         choice = self.toxiproxy
         assert choice is not None
         if choice.url is not None:
-            url = choice.url
-            if not http_ok(f"{url}/version"):
-                raise StackError(f"no Toxiproxy answers at {url} ({toxiproxy_server.URL_ENV})")
-        else:
-            url = f"http://{LOOPBACK}:{self.api_port}"
-            # -proxy-metrics turns on the byte counters the fault verification reads.
-            argv = ["-host", LOOPBACK, "-port", str(self.api_port), "-proxy-metrics"]
-            box = self._run("toxiproxy", self.images["toxiproxy"].image, argv)
-            self._wait_ready(box, lambda: http_ok(f"{url}/version"), "Toxiproxy API")
+            return choice.url
+        self._run(services.toxiproxy_service(self._image("toxiproxy"), self.api_port))
+        return f"http://{LOOPBACK}:{self.api_port}"
+
+    def _configure_proxy(self, url: str) -> None:
+        """Wait for the Toxiproxy API and create the proxy in front of PostgreSQL."""
+        version = partial(http_ok, f"{url}/version")
+        box = self.services.get("toxiproxy")
+        if box is not None:
+            self._wait_ready(box, version, "Toxiproxy API")
+        elif not version():
+            raise StackError(f"no Toxiproxy answers at {url} ({toxiproxy_server.URL_ENV})")
         client = ToxiproxyClient(url)
-        if choice.url is not None:
+        if box is None:
             _take_over_proxy_name(client)
             self._created_proxy = client
-        client.create_proxy(DB_PROXY, f"{LOOPBACK}:{self.proxy_port}", f"{LOOPBACK}:{self.pg_port}")
-        return url
+        listen, upstream = f"{LOOPBACK}:{self.proxy_port}", f"{LOOPBACK}:{self.pg_port}"
+        client.create_proxy(DB_PROXY, listen, upstream)
 
     def _seed_database(self) -> None:
         """``booking init-db`` in a one-off container of the booking image."""
-        argv = ["init-db", "--database-url", self.database_url]
-        argv += ["--seats", str(self.spec.booking.seats)]
-        box = self._run("booking-init-db", self.images["booking"].image, argv)
+        seats = self.spec.booking.seats
+        box = self._run(services.seed_service(self._image("booking"), self.database_url, seats))
         code = box.wait(SEED_TIMEOUT)
         box.save_log(self.logs_dir)
         if code != 0:
@@ -191,38 +171,45 @@ class DockerStack:
         self.services.pop(box.service)
         box.remove()
 
-    def _start_booking(self) -> None:
-        booking = self.spec.booking
-        port = str(self.booking_port)
-        box = self._run(
-            "booking-1",
-            self.images["booking"].image,
-            ["serve"],
-            environment={
-                "BOOKING_HOST": LOOPBACK,
-                "BOOKING_PORT": port,
-                "BOOKING_DATABASE_URL": f"postgresql://postgres@{LOOPBACK}:{self.proxy_port}"
-                "/postgres",
-                "BOOKING_POOL_SIZE": str(booking.pool_size),
-                "BOOKING_ACQUIRE_TIMEOUT": f"{booking.acquire_timeout:g}",
-                "BOOKING_REPLICA": "booking-1",
-            },
-            healthcheck=_healthcheck(
-                [
-                    "CMD",
-                    "python",
-                    "-c",
-                    "import urllib.request as u; "
-                    f"u.urlopen('http://{LOOPBACK}:{port}/health/live', timeout=1)",
-                ]
-            ),
+    def _launch_replicas(self) -> None:
+        """Every booking replica (through the proxy) and the balancer in front of them."""
+        via_proxy = f"postgresql://postgres@{LOOPBACK}:{self.proxy_port}/postgres"
+        for name, port in self.replica_ports.items():
+            image = self._image("booking")
+            self._run(services.booking_service(image, name, port, via_proxy, self.spec.booking))
+        backends = [f"--backend={LOOPBACK}:{port}" for port in self.replica_ports.values()]
+        self.balancer = ManagedProcess(
+            "balancer",
+            [sys.executable, "-m", "harness.backends.balancer",
+             "--listen", f"{LOOPBACK}:{self.entry_port}", *backends],
+            self.logs_dir / "balancer.log",
+        )  # fmt: skip
+        self.balancer.start()
+
+    def _wait_replicas(self) -> None:
+        for name in self.replica_ports:
+            ready = partial(http_ok, f"{self.replica_urls()[name]}/health/ready")
+            self._wait_ready(self.services[name], ready, f"{name} readiness")
+        assert self.balancer is not None
+        entry = f"http://{LOOPBACK}:{self.entry_port}/health/live"
+        timeout = self.spec.startup_timeout
+        wait_until(
+            partial(http_ok, entry), timeout=timeout, what="the balancer", process=self.balancer
         )
-        ready = f"http://{LOOPBACK}:{port}/health/ready"
-        self._wait_ready(box, lambda: http_ok(ready), "booking service readiness")
 
     def replicas(self) -> list[str]:
         """Names of the booking replicas, for container faults."""
-        return [name for name in self.services if name.startswith("booking-")]
+        return list(self.replica_ports)
+
+    def replica_urls(self) -> dict[str, str]:
+        """Each booking replica's own address, by name (probes and metrics)."""
+        return {name: f"http://{LOOPBACK}:{port}" for name, port in self.replica_ports.items()}
+
+    def replica_action(self, name: str, action: str) -> None:
+        """kill, stop, start, pause, resume or restart one replica."""
+        if name not in self.replica_ports:
+            raise FaultError(f"no replica {name!r}; replicas: {', '.join(self.replica_ports)}")
+        self.container_action(action, [name])
 
     def container_action(self, action: str, names: list[str]) -> None:
         """Apply a container fault (kill, stop, start, pause, unpause, restart) to services."""
@@ -236,16 +223,20 @@ class DockerStack:
         for name in names:
             box = self.services[name]
             try:
-                box.act(action, STOP_GRACE)
+                came_back = box.act("unpause" if action == "resume" else action, STOP_GRACE)
             except DockerException as exc:
                 raise FaultError(f"cannot {action} {name} ({box.name}): {exc}") from exc
             with self._lock:
                 box.actions[action] += 1
+                if came_back and name in self.restarts:
+                    self.restarts[name] += 1
             log.info("container fault: %s %s", action, name)
 
     def stop(self) -> float:
         """Save logs and remove every container of the run; the seconds it took."""
         started = time.monotonic()
+        if self.balancer is not None:
+            self.balancer.stop()
         self._delete_created_proxy()
         # Load-facing side first, the database last, as the local backend does.
         for box in reversed(list(self.services.values())):
@@ -289,15 +280,11 @@ class DockerStack:
             "stop_seconds": self.stop_seconds,
             "images": {name: choice.describe() for name, choice in self.images.items()},
             "toxiproxy": self.toxiproxy.describe() if self.toxiproxy else None,
+            "replicas": self.replica_urls(),
+            "replica_restarts": dict(self.restarts),
             "containers": {name: box.describe() for name, box in self.services.items()},
             "endpoints": json.loads(json.dumps(endpoints)),
         }
-
-
-def _healthcheck(test: list[str]) -> dict[str, object]:
-    """Docker's health check, every second; the harness's own probes decide readiness."""
-    second = 1_000_000_000
-    return {"test": test, "interval": second, "timeout": 2 * second, "retries": 3}
 
 
 def _take_over_proxy_name(client: ToxiproxyClient) -> None:

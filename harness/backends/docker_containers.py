@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import psycopg
 from docker.errors import DockerException, NotFound
 
 from harness.backends.docker_engine import SERVICE_LABEL, container_name, labels_for
+from harness.backends.docker_services import ServiceSpec
 from harness.errors import StackError
 
 log = logging.getLogger(__name__)
@@ -42,30 +44,24 @@ class ServiceContainer:
         self._last: dict[str, object] = {}
 
     @classmethod
-    def run(
-        cls,
-        client: Any,
-        run_id: str,
-        service: str,
-        image: str,
-        command: list[str],
-        **options: Any,
-    ) -> ServiceContainer:
+    def run(cls, client: Any, run_id: str, spec: ServiceSpec) -> ServiceContainer:
         """Create and start a labelled container on the host's network."""
         try:
             container = client.containers.run(
-                image,
-                command,
-                name=container_name(run_id, service),
-                labels=labels_for(run_id, service),
+                spec.image,
+                spec.command,
+                name=container_name(run_id, spec.service),
+                labels=labels_for(run_id, spec.service),
                 network_mode="host",
                 detach=True,
-                **options,
+                **spec.options,
             )
         except DockerException as exc:
-            raise StackError(f"cannot start the {service} container ({image}): {exc}") from exc
-        log.debug("started %s (%s) from %s", service, container.name, image)
-        return cls(service, container, image)
+            raise StackError(
+                f"cannot start the {spec.service} container ({spec.image}): {exc}"
+            ) from exc
+        log.debug("started %s (%s) from %s", spec.service, container.name, spec.image)
+        return cls(spec.service, container, spec.image)
 
     @classmethod
     def adopt(cls, container: Any) -> ServiceContainer:
@@ -119,23 +115,35 @@ class ServiceContainer:
         path.write_text(self.logs(), encoding="utf-8")
         return path
 
-    def act(self, action: str, grace: int) -> None:
-        """Apply one container action through the engine."""
+    def act(self, action: str, grace: int) -> bool:
+        """Apply one container action; True when it brought a stopped container back.
+
+        ``start`` is idempotent, as an orchestrator's would be: a running container is
+        left alone and a paused one is unpaused (Docker refuses to start either).
+        """
         container = self.container
-        if action == "kill":
-            container.kill()
-        elif action == "stop":
-            container.stop(timeout=grace)
-        elif action == "start":
+        status = self.state().get("Status")
+        if action == "start":
+            if status == "paused":
+                container.unpause()
+                return False
+            if status in ("running", "restarting"):
+                return False
             container.start()
-        elif action == "pause":
-            container.pause()
-        elif action == "unpause":
-            container.unpause()
-        elif action == "restart":
+            return True
+        if action == "restart":
             container.restart(timeout=grace)
-        else:
+            return True
+        simple = {
+            "kill": container.kill,
+            "stop": partial(container.stop, timeout=grace),
+            "pause": container.pause,
+            "unpause": container.unpause,
+        }
+        if action not in simple:
             raise ValueError(f"unknown container action {action!r}")
+        simple[action]()
+        return False
 
     def stop_and_remove(self, logs_dir: Path, grace: int) -> None:
         """Stop gracefully, keep the log and the final state, remove. Never raises."""

@@ -135,10 +135,20 @@ main() {
     local started=$SECONDS base python postgres wheels toxiproxy booking
     docker info >/dev/null
     mkdir -p "$CACHE_DIR"
+    local out wheels_pid python_pid
+    out=$(mktemp -d)
+    # Independent steps overlap: most of a cold build waits on the network.
+    wheelhouse > "$out/wheels" &
+    wheels_pid=$!
     base=$(build_base)
-    python=$(build_dir_image python "$base")
+    build_dir_image python "$base" > "$out/python" &
+    python_pid=$!
     postgres=$(build_dir_image postgres "$base")
-    wheels=$(wheelhouse)
+    wait "$python_pid"
+    wait "$wheels_pid"
+    python=$(cat "$out/python")
+    wheels=$(cat "$out/wheels")
+    rm -rf "$out"
     toxiproxy=$(build_toxiproxy "$python" "$wheels")
     booking=$(build_booking "$python" "$wheels")
     {

@@ -115,7 +115,9 @@ class FakeClient:
 
 
 def stack_with(tmp_path: Path, *services: str) -> tuple[DockerStack, dict[str, FakeContainer]]:
-    stack = DockerStack(StackSpec(backend=Backend.docker), tmp_path, tmp_path, run_id="r1")
+    replicas = max(1, sum(service.startswith("booking-") for service in services))
+    spec = StackSpec(backend=Backend.docker, booking={"replicas": replicas})
+    stack = DockerStack(spec, tmp_path, tmp_path, run_id="r1")
     fakes = {}
     for service in services:
         fake = FakeContainer(container_name("r1", service), labels=labels_for("r1", service))
@@ -125,24 +127,73 @@ def stack_with(tmp_path: Path, *services: str) -> tuple[DockerStack, dict[str, F
     return stack, fakes
 
 
-@pytest.mark.parametrize("action", sorted(STATES))
+# Each action from a state where it does something: (before, action, call, after).
+EFFECTS = [
+    ("running", "kill", "kill", "exited"),
+    ("running", "stop", "stop", "exited"),
+    ("exited", "start", "start", "running"),
+    ("running", "pause", "pause", "paused"),
+    ("paused", "unpause", "unpause", "running"),
+    ("paused", "resume", "unpause", "running"),
+    ("running", "restart", "restart", "running"),
+]
+
+
+@pytest.mark.parametrize(("before", "action", "call", "after"), EFFECTS)
 def test_each_container_action_reaches_the_named_containers_and_is_counted(
-    tmp_path: Path, action: str
+    tmp_path: Path, before: str, action: str, call: str, after: str
 ) -> None:
     stack, fakes = stack_with(tmp_path, "postgres", "booking-1", "booking-2")
+    fakes["booking-1"]._set(before)
+    fakes["booking-2"]._set(before)
 
     stack.container_action(action, ["booking-1", "booking-2"])
 
-    assert fakes["booking-1"].calls == [action]
-    assert fakes["booking-2"].calls == [action]
+    assert fakes["booking-1"].calls == [call]
+    assert fakes["booking-2"].calls == [call]
     assert fakes["postgres"].calls == []
     containers: Any = stack.describe()["containers"]
     assert containers["booking-1"]["actions"] == {action: 1}
-    assert containers["booking-1"]["status"] == STATES[action]
+    assert containers["booking-1"]["status"] == after
+
+
+def test_start_leaves_a_running_replica_alone_and_unpauses_a_paused_one(tmp_path: Path) -> None:
+    stack, fakes = stack_with(tmp_path, "booking-1", "booking-2")
+    fakes["booking-2"]._set("paused")
+
+    stack.replica_action("booking-1", "start")
+    stack.replica_action("booking-2", "start")
+
+    assert fakes["booking-1"].calls == []
+    assert fakes["booking-2"].calls == ["unpause"]
+    assert stack.describe()["replica_restarts"] == {"booking-1": 0, "booking-2": 0}
+
+
+def test_a_replica_brought_back_counts_as_a_restart(tmp_path: Path) -> None:
+    stack, fakes = stack_with(tmp_path, "booking-1", "booking-2")
+
+    stack.replica_action("booking-1", "kill")
+    stack.replica_action("booking-1", "start")
+    stack.replica_action("booking-2", "restart")
+
+    assert fakes["booking-1"].calls == ["kill", "start"]
+    assert stack.describe()["replica_restarts"] == {"booking-1": 1, "booking-2": 1}
+
+
+def test_replica_urls_name_each_replica_on_its_own_loopback_port(tmp_path: Path) -> None:
+    spec = StackSpec(backend=Backend.docker, booking={"replicas": 3})
+    stack = DockerStack(spec, tmp_path, tmp_path, run_id="r1")
+
+    urls = stack.replica_urls()
+
+    assert list(urls) == ["booking-1", "booking-2", "booking-3"]
+    assert len(set(urls.values())) == 3
+    assert all(url.startswith("http://127.0.0.1:") for url in urls.values())
 
 
 def test_replicas_are_the_booking_containers_only(tmp_path: Path) -> None:
-    stack, _ = stack_with(tmp_path, "postgres", "toxiproxy", "booking-1", "booking-2")
+    spec = StackSpec(backend=Backend.docker, booking={"replicas": 2})
+    stack = DockerStack(spec, tmp_path, tmp_path, run_id="r1")
 
     assert stack.replicas() == ["booking-1", "booking-2"]
 
@@ -154,6 +205,8 @@ def test_an_unknown_action_or_name_is_refused_before_anything_is_touched(tmp_pat
         stack.container_action("explode", ["booking-1"])
     with pytest.raises(FaultError, match=r"no container for \['booking-9'\]"):
         stack.container_action("kill", ["booking-1", "booking-9"])
+    with pytest.raises(FaultError, match="no replica 'postgres'"):
+        stack.replica_action("postgres", "kill")
 
     assert fakes["booking-1"].calls == []
 
