@@ -83,9 +83,20 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
 def _print_plan(console: Console, experiment: Experiment) -> None:
     load = experiment.load
     console.print(f"[bold]{experiment.name}[/]: {experiment.description}")
-    console.print(f"load: {format_duration(load.duration)} in {len(load.stages)} stage(s)")
+    model = "open model, arrivals" if load.arrivals else "closed model, users"
+    console.print(
+        f"load: {format_duration(load.duration)} ({model}); fans: "
+        f"{load.mix.buyer:g} buyer : {load.mix.browser:g} browser"
+    )
     offset = 0.0
-    for stage in load.stages:
+    for arrival in load.arrivals.stages if load.arrivals else ():
+        how = "ramping to" if arrival.ramp else "at"
+        console.print(
+            f"  {format_duration(offset):>7} +{format_duration(arrival.duration):<6} "
+            f"{how} {arrival.rate:g} journeys/s"
+        )
+        offset += arrival.duration
+    for stage in load.stages or ():
         console.print(
             f"  {format_duration(offset):>7} +{format_duration(stage.duration):<6} "
             f"{stage.users} users (spawn {stage.spawn_rate:g}/s)"

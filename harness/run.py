@@ -36,7 +36,7 @@ from harness.faults.verify import FaultVerifier
 from harness.grading.grader import grade_run
 from harness.grading.integrity import IntegrityReport, check_integrity
 from harness.grading.stack_metrics import summarize_stack_metrics
-from harness.load.config import LoadConfig, Stage
+from harness.load.config import Arrivals, ArrivalStage, LoadConfig, Mix, Spacing, Stage
 from harness.load.runner import LoadRunner, LoadRunnerError, LoadRunnerTimeout
 from harness.load.stats import load_stats
 from harness.report.live import LiveFeed, LiveView, active_faults
@@ -85,9 +85,21 @@ def load_config_for(ctx: RunContext) -> LoadConfig:
     """The Locust side's view of the experiment."""
     load = ctx.experiment.load
     assert ctx.endpoints is not None
+    arrivals = None
+    if load.arrivals is not None:
+        arrivals = Arrivals(
+            stages=tuple(
+                ArrivalStage(duration=s.duration, rate=s.rate, ramp=s.ramp)
+                for s in load.arrivals.stages
+            ),
+            max_concurrency=load.arrivals.max_concurrency,
+            spacing=Spacing(load.arrivals.spacing),
+        )
     return LoadConfig(
         host=ctx.endpoints.booking_url,
-        stages=tuple(Stage(s.duration, s.users, s.spawn_rate) for s in load.stages),
+        stages=tuple(Stage(s.duration, s.users, s.spawn_rate) for s in load.stages or ()),
+        arrivals=arrivals,
+        mix=Mix(buyer=load.mix.buyer, browser=load.mix.browser),
         stats_path=(ctx.run_dir / "load-stats.jsonl").resolve(),
         think_time=(load.think_time.min, load.think_time.max),
         request_timeout=load.request_timeout,
@@ -204,11 +216,7 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
     runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
     try:
         ctx.t0 = _start_load(runner)
-        log.info(
-            "load started: %d stage(s), %.0fs",
-            len(ctx.experiment.load.stages),
-            ctx.experiment.load.duration,
-        )
+        log.info("load started: %.0fs", ctx.experiment.load.duration)
         ctx.timeline.start(ctx.t0)
         _watch_until_done(ctx, runner)
         ctx.t_end = time.time()

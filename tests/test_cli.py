@@ -62,7 +62,7 @@ def test_plan_prints_stages_faults_phases_and_objectives(run_cli: Cli) -> None:
 
     assert result.code == 0
     text = result.text
-    assert "load: 1m30s in 3 stage(s)" in text
+    assert "load: 1m30s (closed model, users)" in text
     assert "20s +50s 120 users (spawn 20/s)" in text
     assert "35s-1m5s db-latency: latency on postgres downstream toxicity 1" in text
     assert "latency=150, jitter=20" in text

@@ -190,12 +190,13 @@ def _model_at(path: KeyPath) -> type[BaseModel] | None:
 
 
 def _inner_model(annotation: Any) -> Any:
-    """``list[Stage]`` -> Stage, ``Stage | None`` -> Stage."""
+    """``list[Stage]``, ``Stage | None`` and ``list[Stage] | None`` -> Stage."""
     origin = typing.get_origin(annotation)
     if origin in (list, typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                return arg
+            inner = _inner_model(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
     return annotation
 
 

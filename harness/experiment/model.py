@@ -123,10 +123,62 @@ class ThinkTime(Model):
         return self
 
 
-class LoadSpec(Model):
-    """How users arrive and what they do."""
+class ArrivalStage(Model):
+    """Open model: ``rate`` journeys started per second for ``duration``."""
 
-    stages: list[Stage] = Field(min_length=1, description="Load stages, run in order.")
+    duration: Duration = Field(gt=0, le=MAX_RUN_SECONDS, description="How long the stage lasts.")
+    rate: float = Field(ge=0, le=10000, description="Journeys started per second.")
+    ramp: bool = Field(
+        default=False,
+        description="Grow linearly from the previous stage's rate to this one, like an "
+        "on-sale spike (from 0 for the first stage).",
+    )
+
+
+class Arrivals(Model):
+    """The open model: journeys start on a schedule, whatever the service does.
+
+    A stalled service cannot slow the arrivals down, and each journey is timed from its
+    intended start, so its latency cannot hide; arrivals that could not start at all
+    are counted as dropped.
+    """
+
+    stages: list[ArrivalStage] = Field(min_length=1, description="Arrival stages, in order.")
+    max_concurrency: int = Field(
+        default=100, ge=1, le=MAX_USERS, description="Most journeys running at once."
+    )
+    spacing: str = Field(
+        default="even",
+        pattern="^(even|poisson)$",
+        description="even (deterministic) or poisson (random, from the seed).",
+    )
+
+
+class Mix(Model):
+    """Relative weights of the kinds of fans (70/30 is the same as 0.7/0.3)."""
+
+    buyer: float = Field(default=1.0, ge=0, le=1e6, description="Fans who hold and buy.")
+    browser: float = Field(
+        default=0.0, ge=0, le=1e6, description="Fans who browse and check availability only."
+    )
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Mix:
+        if self.buyer + self.browser <= 0:
+            raise ValueError("give at least one weight above 0")
+        return self
+
+
+class LoadSpec(Model):
+    """How users arrive and what they do: closed-model ``stages`` or open-model ``arrivals``."""
+
+    stages: list[Stage] | None = Field(
+        default=None, min_length=1, description="Closed model: users per stage, in order."
+    )
+    arrivals: Arrivals | None = Field(
+        default=None, description="Open model: journeys started per second, in stages."
+    )
+    mix: Mix = Field(default_factory=Mix, description="The kinds of fans and their weights.")
     think_time: ThinkTime = Field(default_factory=ThinkTime)
     request_timeout: Duration = Field(
         default=5.0,
@@ -136,10 +188,20 @@ class LoadSpec(Model):
     )
     seed: int | None = Field(default=None, description="Makes users' random choices repeatable.")
 
+    @model_validator(mode="after")
+    def _one_model(self) -> LoadSpec:
+        if (self.stages is None) == (self.arrivals is None):
+            raise ValueError(
+                "give stages (users) or arrivals (journeys per second), not both and not neither"
+            )
+        return self
+
     @property
     def duration(self) -> float:
         """Total length of the load profile in seconds."""
-        return sum(stage.duration for stage in self.stages)
+        if self.arrivals is not None:
+            return sum(stage.duration for stage in self.arrivals.stages)
+        return sum(stage.duration for stage in self.stages or ())
 
 
 class Ramp(Model):
@@ -210,10 +272,9 @@ class Fault(Model):
             if len(chosen) > 1:
                 raise ValueError(f"give one of replicas, count or percent (got {chosen})")
         elif chosen:
-            raise ValueError(
-                f"{', '.join(chosen)} apply only to replica faults "
-                f"({', '.join(k.value for k in REPLICA_ACTIONS)})"
-            )
+            verb = "applies" if len(chosen) == 1 else "apply"
+            kinds = ", ".join(k.value for k in REPLICA_ACTIONS)
+            raise ValueError(f"{', '.join(chosen)} {verb} only to replica faults ({kinds})")
         return self
 
     @property

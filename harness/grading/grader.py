@@ -86,6 +86,8 @@ def _phase_summary(stats: LoadStats, phase: Phase, t0: float) -> dict[str, Any]:
         "outcomes": dict(counts.outcomes),
         "booking_attempts": counts.booking_attempts,
         "bookings_completed": counts.bookings_completed,
+        # Open model only: arrivals that could not start in time (never sent).
+        "dropped_arrivals": stats.dropped(*_seconds(t0 + phase.start, t0 + phase.end)),
         "slis": {sli.value: compute(sli, counts) for sli in REPORTED_SLIS},
     }
 

@@ -232,7 +232,6 @@ def test_duplicate_fault_names_point_at_the_second() -> None:
         (BASE.replace("name: probe\n", ""), "name", 1),
         (BASE.replace("description: Does a probe pass?\n", ""), "description", 1),
         ("name: probe\ndescription: d\n", "load", 1),
-        ("name: probe\ndescription: d\nload:\n  seed: 3\n", "load.stages", 4),
     ],
 )
 def test_missing_required_key_is_named(text: str, key: str, line: int) -> None:
@@ -240,6 +239,13 @@ def test_missing_required_key_is_named(text: str, key: str, line: int) -> None:
 
     assert (problem.key, problem.line) == (key, line)
     assert problem.message == "required key is missing"
+
+
+def test_a_load_without_stages_or_arrivals_says_both_are_possible() -> None:
+    problem = only_problem("name: probe\ndescription: d\nload:\n  seed: 3\n")
+
+    assert (problem.key, problem.line) == ("load", 4)
+    assert "give stages (users) or arrivals (journeys per second)" in problem.message
 
 
 @pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
