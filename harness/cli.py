@@ -26,6 +26,7 @@ from harness.experiment.durations import format_duration
 from harness.experiment.loader import load_experiment
 from harness.experiment.model import Backend, Experiment
 from harness.grading.phases import plan_phases
+from harness.proxy.cli import add_arguments as add_proxy_arguments
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -242,9 +243,9 @@ def _cmd_schema(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_proxy(args: argparse.Namespace, console: Console) -> int:
-    from harness.proxy.cli import main as proxy_main
+    from harness.proxy.cli import run
 
-    return proxy_main(args.proxy_args)
+    return run(args)
 
 
 def _cmd_clean(args: argparse.Namespace, console: Console) -> int:
@@ -349,8 +350,8 @@ def _parser() -> argparse.ArgumentParser:
 
     proxy = sub.add_parser("proxy", help="the embedded Toxiproxy-compatible server")
     proxy_sub = proxy.add_subparsers(dest="proxy_command", required=True)
-    serve = proxy_sub.add_parser("serve", help="run it, like toxiproxy-server", add_help=False)
-    serve.add_argument("proxy_args", nargs=argparse.REMAINDER)
+    serve = proxy_sub.add_parser("serve", help="run it, like toxiproxy-server")
+    add_proxy_arguments(serve)
     serve.set_defaults(handler=_cmd_proxy)
 
     clean = sub.add_parser("clean", help="remove Docker containers that runs left behind")
@@ -378,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         return EXIT_INTERRUPTED
+    except Exception:
+        # A bug in the harness: everything it started was torn down on the way out
+        # (every step cleans up in `finally`); say so and show where it broke.
+        log.exception("internal error: this is a bug in the harness, please report it")
+        return EXIT_ERROR
     return code
 
 

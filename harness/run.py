@@ -231,7 +231,7 @@ def _watch_until_done(ctx: RunContext, runner: LoadRunner) -> None:
     """Once a second until the load ends: the live view, abort guards, max duration, probes."""
     assert ctx.t0 is not None
     stats_path = ctx.run_dir / "load-stats.jsonl"
-    feed = LiveFeed(ctx.experiment, stats_path)
+    feed: LiveFeed | None = LiveFeed(ctx.experiment, stats_path)
     with LiveView(ctx.experiment, ctx.console or Console(quiet=True)) as view:
         watcher = _Watcher(ctx, StatsTail(stats_path))
         while True:
@@ -244,9 +244,22 @@ def _watch_until_done(ctx: RunContext, runner: LoadRunner) -> None:
             except LoadRunnerError as exc:
                 raise LoadError(f"the load generator did not finish: {exc}") from exc
             assert ctx.timeline is not None
-            view.update(feed.snapshot(ctx.t0, time.time(), active_faults(ctx.timeline.events)))
+            feed = _show(view, feed, ctx)
             if watcher.should_stop(time.time()):
                 return
+
+
+def _show(view: LiveView, feed: LiveFeed | None, ctx: RunContext) -> LiveFeed | None:
+    """One update of the live view; a view that fails is dropped, never the run."""
+    if feed is None:
+        return None
+    assert ctx.t0 is not None and ctx.timeline is not None
+    try:
+        view.update(feed.snapshot(ctx.t0, time.time(), active_faults(ctx.timeline.events)))
+    except Exception:
+        log.exception("the live view failed; the run goes on without it")
+        return None
+    return feed
 
 
 class _Watcher:

@@ -52,5 +52,8 @@ def compute(sli: SLI, window: WindowCounts) -> float | None:
         return 100.0 * (window.requests - good) / window.requests
     if sli is SLI.throughput:
         return window.requests / window.seconds if window.seconds > 0 else None
+    if sli is SLI.recovery_time:
+        return None  # measured across seconds after a fault, not over one window
+
     percentile = {SLI.latency_p50: 50.0, SLI.latency_p95: 95.0, SLI.latency_p99: 99.0}[sli]
     return window.latency_ms(percentile)

@@ -102,11 +102,6 @@ def test_main_rejects_an_unknown_option_with_status_2(capsys: pytest.CaptureFixt
     assert "unrecognized arguments" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    reason="harness/cli.py hands serve's options over with argparse.REMAINDER, which "
-    "refuses a leading option; it should call harness.proxy.cli.add_arguments and run",
-    strict=True,
-)
 def test_harness_proxy_serve_is_the_same_server(tmp_path: Path, echo_upstream: str) -> None:
     process = start(HARNESS_SERVE, tmp_path, echo_upstream)
     try:
