@@ -119,3 +119,19 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
 
     assert caught.value.code == 2
     assert "usage: harness" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_reported_as_a_bug_with_exit_2(
+    run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.run
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(harness.run, "run_experiment", broken)
+    result = run_cli("run", REPO / "experiments" / "smoke.yaml", "--results", "/nonexistent")
+
+    assert result.code == 2
+    assert "internal error" in result.text
+    assert "boom" in result.text
