@@ -32,3 +32,20 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 def test_readme_experiment_files_exist() -> None:
     assert (ROOT / "experiments" / "concert-release.yaml").is_file()
+
+
+def test_the_readme_example_experiment_is_valid(tmp_path: Path) -> None:
+    import shutil
+
+    from harness.experiment.loader import load_experiment
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(ROOT / "experiments" / "base", tmp_path / "base")
+    (tmp_path / "example.yaml").write_text(example)
+
+    before = load_experiment(tmp_path / "example.yaml", variant="before")
+    after = load_experiment(tmp_path / "example.yaml", variant="after")
+
+    assert before.faults[0].attributes["latency"] == 150
+    assert (after.stack.booking.pool_size, after.stack.booking.settings) == (250, {"breaker": True})
