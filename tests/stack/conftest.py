@@ -23,12 +23,16 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
+
+if TYPE_CHECKING:
+    from booking_relay import Relay
 
 with warnings.catch_warnings():
     # pgserver's import asks platformdirs for a runtime dir and warns when
@@ -42,6 +46,11 @@ with warnings.catch_warnings():
     )
 
 BOOKING_PATH = Path(__file__).resolve().parents[2] / "stack" / "booking"
+for _folder in (BOOKING_PATH, Path(__file__).parent):
+    # Unit tests of pure pieces (the circuit breaker, the settings) import the package,
+    # and this folder holds the relay; everything else drives the service as a subprocess.
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 PG_SYSTEM_USER = "pgserver"  # the same unprivileged user pgserver itself uses
 DEADLINE = 30.0
 
@@ -239,11 +248,19 @@ class Service:
 
     def metric(self, series: str) -> float:
         """The value of one exact series (name plus labels) from ``/metrics``."""
+        value = self.metrics().get(series)
+        if value is None:
+            raise AssertionError(f"{series} is not in the metrics of {self.base_url}")
+        return value
+
+    def metrics(self) -> dict[str, float]:
+        """Every series of one ``/metrics`` scrape, by name plus labels."""
+        series: dict[str, float] = {}
         for line in self.get("/metrics").body.splitlines():
-            name, _, value = line.rpartition(" ")
-            if name == series:
-                return float(value)
-        raise AssertionError(f"{series} is not in the metrics of {self.base_url}")
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                series[name] = float(value)
+        return series
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM the service and wait for it to exit; returns its exit code."""
@@ -283,7 +300,7 @@ class ServiceLauncher:
         env: dict[str, str] | None = None,
         ready: bool = True,
     ) -> Service:
-        """Start one replica; returns once liveness (and, if ``ready``, readiness) is 200."""
+        """Start one replica; returns once it listens (and, if ``ready``, readiness is 200)."""
         port = free_port()
         log_path = self._log_dir / f"service-{next(self._count)}-port-{port}.log"
         argv = ["serve", "--host", "127.0.0.1", "--port", str(port), *flags]
@@ -295,7 +312,7 @@ class ServiceLauncher:
             )
         service = Service(process, f"http://127.0.0.1:{port}", log_path)
         try:
-            wait_until(lambda: _live(service), f"liveness of the service on port {port}")
+            wait_until(lambda: _listening(service), f"the service to listen on port {port}")
             if ready:
                 wait_until(lambda: service.answers("/health/ready", 200), "readiness")
         except BaseException:
@@ -325,7 +342,36 @@ def start_service(launcher: ServiceLauncher) -> Iterator[Callable[..., Service]]
         service.stop()
 
 
-def _live(service: Service) -> bool:
+def _listening(service: Service) -> bool:
+    """True once the service answers HTTP (``/metrics`` never touches the database)."""
     if service.process.poll() is not None:
         pytest.fail(f"the service exited with {service.process.returncode}:\n{service.log()}")
-    return service.answers("/health/live", 200)
+    return service.answers("/metrics", 200)
+
+
+@contextmanager
+def _events_table_locked(database_url: str) -> Iterator[None]:
+    with psycopg.connect(database_url) as conn:
+        conn.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+@pytest.fixture(scope="session")
+def events_locked() -> Callable[[str], Any]:
+    """``with events_locked(url):`` holds an exclusive lock on ``events``.
+
+    Every query on the table waits meanwhile, keeping its pooled connection: a stall
+    that the database itself causes, with no network fault involved.
+    """
+    return _events_table_locked
+
+
+@pytest.fixture
+def relay(postgres: Postgres) -> Iterator[Relay]:
+    """A relay to the session's PostgreSQL on a free port, closed (not yet open); cut after."""
+    from booking_relay import Relay  # importable once this module has put its folder on the path
+
+    relay = Relay(free_port(), postgres.port)
+    yield relay
+    relay.cut()
