@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -228,6 +229,30 @@ def test_metrics_expose_pool_gauges_and_request_counts(service: Service) -> None
     assert service.metric("booking_db_pool_acquire_timeouts_total") == 0
     assert service.metric('booking_info{replica="api-1"}') == 1
     assert 'booking_http_request_duration_seconds_bucket{le="0.5",route="/events"}' in text
+
+
+def test_metrics_expose_the_breaker_the_start_up_and_the_process_start(service: Service) -> None:
+    metrics = service.metrics()
+    assert metrics["booking_db_breaker_state"] == 0  # no breaker: always closed
+    assert metrics["booking_db_breaker_opens_total"] == 0
+    assert metrics["booking_db_breaker_fast_failures_total"] == 0
+    assert metrics["booking_db_pool_min_size"] == 2
+    assert metrics["booking_db_pool_startup_seconds"] >= 0
+    assert metrics["booking_db_pool_connections_opened_total"] >= 2
+    assert metrics["booking_db_pool_connect_seconds_total"] >= 0  # whole ms, may round to 0
+    assert abs(metrics["booking_process_start_time_seconds"] - time.time()) < 600
+
+
+def test_admin_settings_shows_the_incidents_design_by_default(service: Service) -> None:
+    reply = service.get("/admin/settings")
+    assert reply.status == 200
+    published = reply.body
+    assert published["replica"] == "api-1"
+    assert published["pool_size"] == 5 and published["pool_min_size"] == 2
+    assert (published["breaker"], published["liveness_checks_db"]) == (False, True)
+    assert published["acquire_timeout"] == 5.0
+    assert published["pool_max_lifetime"] == 3600.0 and published["pool_max_idle"] == 600.0
+    assert published["database"]["user"] == "postgres"
 
 
 def _section(service: Service, name: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -17,6 +18,18 @@ if TYPE_CHECKING:
     from conftest import Service
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+
+SETTING_KEYS = (
+    "breaker",
+    "breaker_failure_threshold",
+    "breaker_reset_timeout",
+    "liveness_checks_db",
+    "pool_size",
+    "pool_min_size",
+    "pool_max_lifetime",
+    "pool_max_idle",
+    "replica",
+)
 
 
 @pytest.fixture
@@ -99,6 +112,41 @@ def test_serve_reads_env_and_flags_win(
     service = start_service(scratch_database, "--replica", "from-flag", env=env)
     assert service.get("/health/live").body["replica"] == "from-flag"
     assert service.metric("booking_db_pool_size") == 7
+
+
+def test_admin_settings_reports_what_flags_and_env_chose_and_hides_the_password(
+    start_service: Callable[..., Service], scratch_database: str
+) -> None:
+    with_password = scratch_database.replace("postgres@", "postgres:s3cret@")
+    env = {
+        "BOOKING_BREAKER": "on",  # the flag below wins
+        "BOOKING_BREAKER_FAILURE_THRESHOLD": "7",
+        "BOOKING_LIVENESS_CHECKS_DB": "false",
+        "BOOKING_POOL_MAX_IDLE": "30",
+    }
+    service = start_service(
+        with_password,
+        *("--no-breaker", "--breaker-reset-timeout", "2.5", "--replica", "set-1"),
+        *("--pool-size", "9", "--pool-min-size", "4", "--pool-max-lifetime", "120"),
+        env=env,
+    )
+
+    reply = service.get("/admin/settings")
+    assert reply.status == 200
+    assert "s3cret" not in json.dumps(reply.body)
+    chosen = {key: reply.body[key] for key in SETTING_KEYS}
+    assert chosen == {
+        "breaker": False,
+        "breaker_failure_threshold": 7,
+        "breaker_reset_timeout": 2.5,
+        "liveness_checks_db": False,
+        "pool_size": 9,
+        "pool_min_size": 4,
+        "pool_max_lifetime": 120.0,
+        "pool_max_idle": 30.0,
+        "replica": "set-1",
+    }
+    assert reply.body["database"]["dbname"] == scratch_database.rsplit("/", 1)[1]
 
 
 def test_serve_takes_the_database_url_from_env(

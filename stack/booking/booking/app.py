@@ -15,13 +15,14 @@ from aiohttp import web
 from booking.db import Database
 from booking.errors import BookingError, DatabaseUnavailable, InvalidRequest, NotFound
 from booking.metrics import CONTENT_TYPE, Metrics
+from booking.settings import ServeSettings
 from booking.store import Store
 
 logger = logging.getLogger(__name__)
 
 MAX_QUANTITY = 8
 MAX_IDEMPOTENCY_KEY = 200
-READY_TIMEOUT = 1.0
+PROBE_TIMEOUT = 1.0  # readiness, and liveness when it checks the database
 _MAX_EVENT_ID = 2**31 - 1  # events.id is a PostgreSQL integer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,6 +31,7 @@ DATABASE_KEY = web.AppKey("database", Database)
 STORE_KEY = web.AppKey("store", Store)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 REPLICA_KEY = web.AppKey("replica", str)
+SETTINGS_KEY = web.AppKey("settings", ServeSettings)
 
 
 class ReadinessLog:
@@ -52,21 +54,21 @@ class ReadinessLog:
 READINESS_KEY = web.AppKey("readiness", ReadinessLog)
 
 
-def build_app(
-    database: Database, metrics: Metrics, replica: str, hold_ttl: float
-) -> web.Application:
+def build_app(database: Database, metrics: Metrics, settings: ServeSettings) -> web.Application:
     """The aiohttp application of one replica."""
     app = web.Application(middlewares=[_observe])
     app[DATABASE_KEY] = database
-    app[STORE_KEY] = Store(database, hold_ttl)
+    app[STORE_KEY] = Store(database, settings.hold_ttl)
     app[METRICS_KEY] = metrics
-    app[REPLICA_KEY] = replica
+    app[REPLICA_KEY] = settings.replica
+    app[SETTINGS_KEY] = settings
     app[READINESS_KEY] = ReadinessLog()
     app.add_routes(
         [
             web.get("/health/live", live),
             web.get("/health/ready", ready),
             web.get("/metrics", metrics_page),
+            web.get("/admin/settings", admin_settings),
             web.get("/events", list_events),
             web.get(r"/events/{event_id:\d+}/availability", availability),
             web.post(r"/events/{event_id:\d+}/holds", create_hold),
@@ -99,36 +101,56 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
 
 
 def _error_reply(exc: BookingError) -> web.Response:
-    headers = {"Retry-After": "1"} if isinstance(exc, DatabaseUnavailable) else None
+    headers = None
+    if isinstance(exc, DatabaseUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return web.json_response(exc.payload(), status=exc.status, headers=headers)
 
 
 async def live(request: web.Request) -> web.Response:
-    """Liveness: the process answers; never touches the database."""
-    return web.json_response({"status": "ok", "replica": request.app[REPLICA_KEY]})
+    """Liveness: the process answers and, when ``liveness_checks_db`` is on, so does the DB.
+
+    Checking the database here is the incident's design: a saturated pool or a slow
+    database fails liveness, and the orchestrator restarts a replica that was fine.
+    """
+    replica = request.app[REPLICA_KEY]
+    if request.app[SETTINGS_KEY].liveness_checks_db:
+        reason = await _probe_database(request)
+        if reason is not None:
+            return _unavailable(replica, reason)
+    return web.json_response({"status": "ok", "replica": replica})
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Readiness: ``SELECT 1`` through the pool answers within about a second.
+    """Readiness: ``SELECT 1`` through the pool (and the breaker) answers within a second."""
+    replica = request.app[REPLICA_KEY]
+    reason = await _probe_database(request)
+    request.app[READINESS_KEY].record(reason is None, reason or "")
+    if reason is not None:
+        return _unavailable(replica, reason)
+    return web.json_response({"status": "ready", "replica": replica})
 
-    The probe runs as its own task so a stalled connection cannot hold this reply
+
+async def _probe_database(request: web.Request) -> str | None:
+    """Run ``SELECT 1`` with a deadline; None when it succeeded, else why it did not.
+
+    The probe runs as its own task so a stalled connection cannot hold the reply
     past the deadline; a late probe finishes (or fails) in the background.
     """
-    replica = request.app[REPLICA_KEY]
-    probe = asyncio.ensure_future(request.app[DATABASE_KEY].ping(timeout=READY_TIMEOUT))
-    done, _ = await asyncio.wait({probe}, timeout=READY_TIMEOUT)
+    probe = asyncio.ensure_future(request.app[DATABASE_KEY].ping(timeout=PROBE_TIMEOUT))
+    done, _ = await asyncio.wait({probe}, timeout=PROBE_TIMEOUT)
     if not done:
         probe.add_done_callback(_discard_outcome)
-        reason = f"database did not answer SELECT 1 within {READY_TIMEOUT:.0f} s"
-    else:
-        error = probe.exception()
-        if error is None:
-            request.app[READINESS_KEY].record(True)
-            return web.json_response({"status": "ready", "replica": replica})
-        if not isinstance(error, DatabaseUnavailable):
-            raise error
-        reason = error.message
-    request.app[READINESS_KEY].record(False, reason)
+        return f"database did not answer SELECT 1 within {PROBE_TIMEOUT:.0f} s"
+    error = probe.exception()
+    if error is None:
+        return None
+    if not isinstance(error, DatabaseUnavailable):
+        raise error
+    return error.message
+
+
+def _unavailable(replica: str, reason: str) -> web.Response:
     payload = {"status": "unavailable", "reason": reason, "replica": replica}
     return web.json_response(payload, status=503, headers={"Retry-After": "1"})
 
@@ -142,6 +164,11 @@ async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus text exposition of this replica's registry."""
     body = request.app[METRICS_KEY].exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+async def admin_settings(request: web.Request) -> web.Response:
+    """The settings this replica runs with (no secrets), for the harness's records."""
+    return web.json_response(request.app[SETTINGS_KEY].public())
 
 
 async def list_events(request: web.Request) -> web.Response:

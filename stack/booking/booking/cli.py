@@ -82,13 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     serve = commands.add_parser("serve", help="run one replica of the HTTP service")
+    _add_serve_flags(serve)
+    _add_pool_flags(serve)
+    _add_resilience_flags(serve)
+    return parser
+
+
+def _add_serve_flags(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", help="listen address (BOOKING_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (BOOKING_PORT, default 8080)")
     serve.add_argument("--database-url", help="PostgreSQL URL (BOOKING_DATABASE_URL)")
-    serve.add_argument("--pool-size", type=int, help="max pooled connections (default 100)")
-    serve.add_argument(
-        "--acquire-timeout", type=float, help="seconds to wait for a connection (default 5)"
-    )
     serve.add_argument("--replica", help="replica name in replies and metrics")
     serve.add_argument("--hold-ttl", type=float, help="seconds a hold lasts (default 120)")
     serve.add_argument(
@@ -97,4 +100,48 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--connect-timeout", type=float, help="seconds per connection attempt (default 5)"
     )
-    return parser
+
+
+def _add_pool_flags(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--pool-size", type=int, help="max pooled connections (default 100)")
+    serve.add_argument(
+        "--pool-min-size",
+        type=int,
+        help="connections opened at start and kept open (default 2, at most the pool size)",
+    )
+    serve.add_argument(
+        "--acquire-timeout", type=float, help="seconds to wait for a connection (default 5)"
+    )
+    serve.add_argument(
+        "--pool-max-lifetime",
+        type=float,
+        help="seconds before a connection is replaced (default 3600)",
+    )
+    serve.add_argument(
+        "--pool-max-idle",
+        type=float,
+        help="seconds an unused connection above the minimum is kept (default 600)",
+    )
+
+
+def _add_resilience_flags(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--breaker",
+        action=argparse.BooleanOptionalAction,
+        help="circuit breaker around the database (default off)",
+    )
+    serve.add_argument(
+        "--breaker-failure-threshold",
+        type=int,
+        help="consecutive database failures or timeouts that open the breaker (default 5)",
+    )
+    serve.add_argument(
+        "--breaker-reset-timeout",
+        type=float,
+        help="seconds the breaker stays open before one trial call (default 5)",
+    )
+    serve.add_argument(
+        "--liveness-checks-db",
+        action=argparse.BooleanOptionalAction,
+        help="/health/live runs SELECT 1 through the pool (default on, the incident's design)",
+    )

@@ -6,7 +6,8 @@
     +-- InvalidRequest                400  bad body, missing Idempotency-Key
     +-- NotFound                      404  unknown event, section, hold or booking
     +-- Conflict                      409  sold out, hold expired or already purchased
-    +-- DatabaseUnavailable           503  pool acquire timeout, connection or statement failure
+    +-- DatabaseUnavailable           503  acquire timeout, connection or statement failure,
+                                           circuit breaker open (all with Retry-After)
 
 The store raises them; only the HTTP layer turns them into status codes.
 """
@@ -52,9 +53,17 @@ class Conflict(BookingError):
 
 
 class DatabaseUnavailable(BookingError):
-    """The database could not serve the request in time; retrying later may succeed."""
+    """The database could not serve the request in time; retrying later may succeed.
+
+    ``reason`` says why: ``acquire_timeout`` (no pooled connection free in time),
+    ``statement_timeout``, ``database_error`` (connection failed or broke) or
+    ``breaker_open`` (refused at once by the circuit breaker). ``retry_after`` is the
+    ``Retry-After`` header, in seconds.
+    """
 
     status = 503
 
-    def __init__(self, message: str) -> None:
-        super().__init__("database_unavailable", message)
+    def __init__(self, message: str, reason: str, retry_after: int = 1) -> None:
+        super().__init__("database_unavailable", message, reason=reason)
+        self.reason = reason
+        self.retry_after = retry_after

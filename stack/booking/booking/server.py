@@ -33,18 +33,21 @@ def run(settings: ServeSettings) -> None:
 async def _serve(settings: ServeSettings) -> None:
     metrics = Metrics(settings.replica)
     database = Database(settings, metrics)
-    app = build_app(database, metrics, settings.replica, settings.hold_ttl)
+    app = build_app(database, metrics, settings)
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
     )
     await runner.setup()
     logger.info(
         "replica %s: pool of up to %d connections opening in the background "
-        "(acquire timeout %.1f s, statement timeout %.1f s)",
+        "(acquire timeout %.1f s, statement timeout %.1f s, max lifetime %.0f s); %s; %s",
         settings.replica,
         settings.pool_size,
         settings.acquire_timeout,
         settings.statement_timeout,
+        settings.pool_max_lifetime,
+        _breaker_summary(settings),
+        "liveness checks the database" if settings.liveness_checks_db else "liveness is local",
     )
     await database.open()
     try:
@@ -55,6 +58,15 @@ async def _serve(settings: ServeSettings) -> None:
         await runner.cleanup()
         await database.close(timeout=POOL_CLOSE_TIMEOUT)
         logger.info("replica %s: stopped", settings.replica)
+
+
+def _breaker_summary(settings: ServeSettings) -> str:
+    if not settings.breaker:
+        return "no circuit breaker"
+    return (
+        f"circuit breaker opens after {settings.breaker_failure_threshold} failures, "
+        f"trial after {settings.breaker_reset_timeout:g} s"
+    )
 
 
 async def _listen(runner: web.AppRunner, settings: ServeSettings) -> None:
