@@ -36,20 +36,30 @@ def summarize_stack_metrics(path: Path) -> dict[str, Any]:
                 entry[f"max_{key}"] = max(entry.get(f"max_{key}", 0.0), metrics[key])
         for key in COUNTERS:
             if key in metrics:
-                entry.setdefault(f"first_{key}", metrics[key])
-                entry[f"last_{key}"] = metrics[key]
+                _count(entry, key, float(metrics[key]))
     return {
         "replicas": {name: _finish(entry) for name, entry in per_source.items()},
         "total": _total(per_source),
     }
 
 
+def _count(entry: dict[str, Any], key: str, value: float) -> None:
+    """Add a counter's increase since the last scrape, as Prometheus' increase() does:
+    a value below the last one means the replica restarted and counts from zero again."""
+    last = entry.get(f"last_{key}")
+    if last is not None:
+        step = value - last if value >= last else value
+        entry[f"increase_{key}"] = entry.get(f"increase_{key}", 0.0) + step
+    else:
+        entry[f"increase_{key}"] = 0.0
+    entry[f"last_{key}"] = value
+
+
 def _finish(entry: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in entry.items() if not k.startswith(("first_", "last_"))}
+    out = {k: v for k, v in entry.items() if not k.startswith(("increase_", "last_"))}
     for key in COUNTERS:
-        if f"last_{key}" in entry:
-            # A restarted replica starts its counters again; never report a negative.
-            out[key.removesuffix("_total")] = max(0.0, entry[f"last_{key}"] - entry[f"first_{key}"])
+        if f"increase_{key}" in entry:
+            out[key.removesuffix("_total")] = entry[f"increase_{key}"]
     return out
 
 

@@ -62,3 +62,25 @@ def test_peaks_increases_and_down_scrapes_per_replica_and_overall(tmp_path: Path
 
 def test_no_metrics_file_means_no_summary(tmp_path: Path) -> None:
     assert summarize_stack_metrics(tmp_path / "absent.jsonl") == {}
+
+
+def test_a_counter_that_restarts_from_zero_keeps_its_increase(tmp_path: Path) -> None:
+    path = tmp_path / "stack-metrics.jsonl"
+    values = [5, 9, 2, 6]  # the replica restarted between 9 and 2
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "t": i,
+                    "source": "booking-1",
+                    "metrics": {"up": 1, "pool_acquire_timeouts_total": v},
+                }
+            )
+            + "\n"
+            for i, v in enumerate(values)
+        )
+    )
+
+    summary = summarize_stack_metrics(path)
+
+    assert summary["replicas"]["booking-1"]["pool_acquire_timeouts"] == 4 + 2 + 4
