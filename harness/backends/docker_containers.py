@@ -131,6 +131,10 @@ class ServiceContainer:
                 return False
             container.start()
             return True
+        if status == "paused" and action in ("stop", "restart"):
+            # A frozen process cannot act on the stop signal: Docker would wait out the
+            # whole grace period and then kill it.
+            container.unpause()
         if action == "restart":
             container.restart(timeout=grace)
             return True

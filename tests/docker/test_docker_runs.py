@@ -45,12 +45,12 @@ def env() -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200"}
 
 
-def docker_experiment(tmp_path: Path, name: str, body: str) -> Path:
+def docker_experiment(tmp_path: Path, name: str, body: str, stack: str = "") -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(
         f"name: {name}\ndescription: docker test {name}\n"
-        f"stack:\n  backend: docker\n  booking:\n    source: {BOOKING}\n"
-        "    pool_size: 20\n    seats: 2000\n" + body
+        f"stack:\n  backend: docker\n{stack}  booking:\n    source: {BOOKING}\n"
+        "    pool_size: 20\n    seats: 2000\n    replicas: 2\n" + body
     )
     return path
 
@@ -108,6 +108,33 @@ def test_the_database_proxy_down_in_docker_fails_the_run(tmp_path: Path, no_left
     assert "availability" in failed
     events = [e for e in verdict["fault_events"] if e["fault"] == "db-down"]
     assert [(e["action"], e["ok"]) for e in events] == [("apply", True), ("remove", True)]
+
+
+def test_a_paused_replica_container_is_felt_and_restarted_by_the_supervisor(
+    tmp_path: Path, no_leftovers: Any
+) -> None:
+    path = docker_experiment(
+        tmp_path,
+        "docker-freeze",
+        GENTLE_LOAD + "faults:\n  - {name: freeze, type: pause, replicas: [booking-1], "
+        "at: 2s, duration: 8s}\n",
+        stack="  supervisor: {interval: 0.5s, failure_threshold: 2, initial_delay: 3s}\n",
+    )
+    results = tmp_path / "results"
+
+    proc = run(harness("run", path, "--results", results))
+
+    output = proc.stdout + proc.stderr
+    verdict = json.loads((only_run_dir(results) / "verdict.json").read_text())
+    apply = next(e for e in verdict["fault_events"] if e["action"] == "apply")
+    assert apply["ok"] and apply["evidence"]["ok"], output
+    assert {r["replica"] for r in verdict["restarts"]} == {"booking-1"}, output
+    containers = verdict["stack"]["containers"]
+    assert containers["booking-1"]["actions"]["pause"] == 1
+    assert containers["booking-1"]["actions"]["restart"] >= 1
+    assert containers["booking-2"]["actions"] == {}
+    assert verdict["stack"]["replica_restarts"]["booking-1"] >= 1
+    assert verdict["verdict"]["integrity"]["ok"] is True
 
 
 def test_harness_clean_removes_what_a_killed_harness_left_in_docker(

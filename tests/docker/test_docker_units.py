@@ -169,6 +169,18 @@ def test_start_leaves_a_running_replica_alone_and_unpauses_a_paused_one(tmp_path
     assert stack.describe()["replica_restarts"] == {"booking-1": 0, "booking-2": 0}
 
 
+@pytest.mark.parametrize("action", ["stop", "restart"])
+def test_a_paused_container_is_unpaused_before_it_is_stopped_or_restarted(
+    tmp_path: Path, action: str
+) -> None:
+    stack, fakes = stack_with(tmp_path, "booking-1")
+    fakes["booking-1"]._set("paused")
+
+    stack.replica_action("booking-1", action)
+
+    assert fakes["booking-1"].calls == ["unpause", action]
+
+
 def test_a_replica_brought_back_counts_as_a_restart(tmp_path: Path) -> None:
     stack, fakes = stack_with(tmp_path, "booking-1", "booking-2")
 
