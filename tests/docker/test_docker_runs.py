@@ -137,6 +137,33 @@ def test_a_paused_replica_container_is_felt_and_restarted_by_the_supervisor(
     assert verdict["verdict"]["integrity"]["ok"] is True
 
 
+def test_ctrl_c_in_the_middle_of_a_docker_run_removes_every_container(
+    tmp_path: Path, no_leftovers: Any
+) -> None:
+    path = docker_experiment(tmp_path, "interrupted", GENTLE_LOAD.replace("14s", "90s"))
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        harness("run", path, "--results", results),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env(),
+    )
+    try:
+        _wait_for_requests(results, proc, deadline=time.monotonic() + 90)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    assert proc.returncode == 130, output
+    run_dir = only_run_dir(results)
+    assert (run_dir / "logs" / "booking-1.log").stat().st_size > 0
+    stack = json.loads((run_dir / "stack.json").read_text())
+    assert {c["status"] for c in stack["containers"].values()} == {"exited"}
+
+
 def test_harness_clean_removes_what_a_killed_harness_left_in_docker(
     tmp_path: Path, docker_client: Any
 ) -> None:
@@ -172,7 +199,7 @@ def test_harness_clean_removes_what_a_killed_harness_left_in_docker(
     assert set(labelled(docker_client)) - before == set()
 
 
-def _wait_for_requests(results: Path, proc: subprocess.Popen[bytes], deadline: float) -> None:
+def _wait_for_requests(results: Path, proc: subprocess.Popen[Any], deadline: float) -> None:
     """Until the run's recorder has written its first requests."""
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the harness ended before the load started"
