@@ -22,7 +22,8 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 IMAGES="$ROOT/stack/images"
 BOOKING="$ROOT/stack/booking"
 CACHE_DIR="${CONCERT_CHAOS_CACHE:-/var/cache/concert-chaos-harness}"
-PYTHON="${PYTHON:-python3}"
+# The wheelhouse is made by the host's pip for the images' Python: both must be 3.11.
+PYTHON="${PYTHON:-$(command -v python3.11 || echo python3)}"
 SUITE=bookworm
 ENV_FILE="${1:-/dev/stdout}"
 
@@ -134,6 +135,11 @@ build_booking() {  # PYTHON_TAG WHEELS_DIR
 main() {
     local started=$SECONDS base python postgres wheels toxiproxy booking
     docker info >/dev/null
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+        echo "build.sh: $PYTHON is not Python 3.11, the images' Python (Debian bookworm);" \
+            "set PYTHON to a 3.11 interpreter" >&2
+        exit 1
+    fi
     mkdir -p "$CACHE_DIR"
     local out wheels_pid python_pid
     out=$(mktemp -d)
