@@ -13,6 +13,7 @@ report              verdict.json and the terminal table
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -215,7 +216,10 @@ def _drive_load_and_faults(ctx: RunContext) -> None:
     )
     runner = LoadRunner(load_config_for(ctx), ctx.run_dir)
     try:
-        ctx.t0 = _start_load(runner)
+        # The fault timeline and the phases count from the whole second the load began
+        # in: the recorder files requests by whole seconds, so phase boundaries then
+        # fall exactly on its buckets (a fault may start up to 1 s early, never late).
+        ctx.t0 = float(math.floor(_start_load(runner)))
         log.info("load started: %.0fs", ctx.experiment.load.duration)
         ctx.timeline.start(ctx.t0)
         _watch_until_done(ctx, runner)
