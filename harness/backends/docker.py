@@ -155,7 +155,7 @@ class DockerStack:
             raise StackError(f"no Toxiproxy answers at {url} ({toxiproxy_server.URL_ENV})")
         client = ToxiproxyClient(url)
         if box is None:
-            _take_over_proxy_name(client)
+            client.take_over(DB_PROXY)
             self._created_proxy = client
         listen, upstream = f"{LOOPBACK}:{self.proxy_port}", f"{LOOPBACK}:{self.pg_port}"
         client.create_proxy(DB_PROXY, listen, upstream)
@@ -285,16 +285,6 @@ class DockerStack:
             "containers": {name: box.describe() for name, box in self.services.items()},
             "endpoints": json.loads(json.dumps(endpoints)),
         }
-
-
-def _take_over_proxy_name(client: ToxiproxyClient) -> None:
-    """A running server may hold a proxy of that name from an earlier run."""
-    try:
-        client.proxy(DB_PROXY)
-    except FaultError:
-        return
-    log.warning("replacing proxy %r left on the running Toxiproxy", DB_PROXY)
-    client.delete_proxy(DB_PROXY)
 
 
 __all__ = ["ACTIONS", "DockerStack"]

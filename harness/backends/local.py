@@ -138,7 +138,7 @@ class LocalStack:
             )
         client = ToxiproxyClient(url)
         if choice.url is not None:
-            self._take_over_proxy_name(client)
+            client.take_over(DB_PROXY)
         client.create_proxy(
             DB_PROXY, f"{LOOPBACK}:{self.proxy_port}", f"{LOOPBACK}:{self.postgres.port}"
         )
@@ -147,16 +147,6 @@ class LocalStack:
             "Toxiproxy (%s) ready, API %s: %s -> PostgreSQL", choice.kind, url, self.proxy_port
         )
         return url
-
-    @staticmethod
-    def _take_over_proxy_name(client: ToxiproxyClient) -> None:
-        """A running server may hold a proxy of that name from an earlier run."""
-        try:
-            client.proxy(DB_PROXY)
-        except FaultError:
-            return
-        log.warning("replacing proxy %r left on the running Toxiproxy", DB_PROXY)
-        client.delete_proxy(DB_PROXY)
 
     def _seed_database(self) -> None:
         argv = [

@@ -126,6 +126,16 @@ class ToxiproxyClient:
             f"delete proxy {name}", lambda _: _checked(APIConsumer.delete(f"/proxies/{name}"))
         )
 
+    def take_over(self, name: str) -> bool:
+        """Delete a proxy of that name if the server has one (left by an earlier run)."""
+        try:
+            self.proxy(name)
+        except FaultError:
+            return False
+        log.warning("replacing proxy %r left on the Toxiproxy at %s", name, self.url)
+        self.delete_proxy(name)
+        return True
+
     def reset_proxy(self, name: str) -> None:
         """Enable one proxy and remove its toxics, leaving other proxies on the server alone."""
         self.set_enabled(name, True)
