@@ -460,7 +460,9 @@ def postgres_server(scale: int) -> Iterator[tuple[Path, int]]:
     process = subprocess.Popen(
         [binaries / "postgres", "-D", data, "-h", "127.0.0.1", "-p", str(port), "-k", workdir,
          "-c", "max_connections=200", "-c", "fsync=off", "-c", "synchronous_commit=off"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_user,  # type: ignore[call-overload]
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **as_user,  # type: ignore[call-overload]
     )  # fmt: skip
     try:
         _wait_for_postgres(binaries, port)

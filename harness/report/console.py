@@ -66,7 +66,8 @@ def render_verdict(console: Console, result: dict[str, Any]) -> None:
         mark = "[green]ok[/]" if integrity.get("ok") else "[bold red]VIOLATED[/]"
         console.print(f"integrity: {mark} — {integrity.get('summary', '')}")
     style = STYLES.get(verdict["status"], "")
-    console.print(f"verdict: [{style}]{verdict['status'].upper()}[/] — {verdict.get('reason', '')}")
+    status = verdict["status"].upper()
+    console.print(f"verdict: [{style}]{status}[/] — {verdict.get('reason', '')}")
     console.print(f"results: {result.get('results_dir', '')}")
 
 

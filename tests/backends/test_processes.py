@@ -49,7 +49,8 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ManagedProcess]]:
     started: list[ManagedProcess] = []
 
     def make(code: str, name: str = "child", **kwargs: object) -> ManagedProcess:
-        process = ManagedProcess(name, python(code), tmp_path / f"{name}.log", **kwargs)  # type: ignore[arg-type]
+        log_path = tmp_path / f"{name}.log"
+        process = ManagedProcess(name, python(code), log_path, **kwargs)  # type: ignore[arg-type]
         started.append(process)
         process.start()
         return process

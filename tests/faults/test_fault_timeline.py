@@ -90,7 +90,8 @@ def make_timeline(client: FakeToxiproxy, tmp_path: Path) -> Iterator[Callable[..
     made: list[FaultTimeline] = []
 
     def make(*faults: Fault) -> FaultTimeline:
-        timeline = FaultTimeline(list(faults), client, tmp_path / "faults.jsonl")  # type: ignore[arg-type]
+        events = tmp_path / "faults.jsonl"
+        timeline = FaultTimeline(list(faults), client, events)  # type: ignore[arg-type]
         made.append(timeline)
         return timeline
 

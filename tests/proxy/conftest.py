@@ -161,3 +161,31 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+@pytest.fixture
+def listen(api: Api, echo_upstream: str) -> str:
+    """The address of a proxy named ``p`` in front of an echo server."""
+    return str(api.create_proxy("p", echo_upstream)["listen"])
+
+
+@pytest.fixture
+def greeter() -> Iterator[str]:
+    """An upstream that sends ``bye`` and closes its first connection at once."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(10)
+
+        def serve() -> None:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"bye")
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+        thread.join(timeout=10)

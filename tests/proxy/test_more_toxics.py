@@ -5,42 +5,12 @@ from __future__ import annotations
 import os
 import random
 import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from harness.proxy.toxics.slicer import SlicerToxic
 from tests.proxy.conftest import Api, connect, round_trip
-
-
-@pytest.fixture
-def listen(api: Api, echo_upstream: str) -> str:
-    """The address of a proxy named ``p`` in front of an echo server."""
-    return str(api.create_proxy("p", echo_upstream)["listen"])
-
-
-@pytest.fixture
-def greeter() -> Iterator[str]:
-    """An upstream that sends ``bye`` and closes each connection at once."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        server.settimeout(10)
-
-        def serve() -> None:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.sendall(b"bye")
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        yield f"127.0.0.1:{server.getsockname()[1]}"
-        thread.join(timeout=10)
 
 
 def receive_all(sock: socket.socket, size: int) -> tuple[bytes, int]:
