@@ -146,8 +146,10 @@ def test_a_healthy_stack_passes_and_leaves_a_complete_results_folder(run_harness
     }
     assert {"browse", "availability", "hold", "purchase"} <= endpoints
     stack = json.loads((run.run_dir / "stack.json").read_text())
-    assert stack["ready_seconds"] < 5
-    assert stack["stop_seconds"] < 3
+    # Generous bounds: the goals (ready in 5 s, gone in 3 s) are measured on a quiet
+    # machine and recorded in stack.json; a busy CI machine must not turn them red.
+    assert stack["ready_seconds"] < 15
+    assert stack["stop_seconds"] < 10
     assert "PASS" in run.output
     assert survivors(run.run_dir) == []
 
