@@ -177,7 +177,7 @@ faults:
         ("db-down", "apply", True),
         ("db-down", "remove", True),
     ]
-    assert 3.5 < events[0]["offset"] < 6
+    assert 3.9 < events[0]["offset"] < 8  # due at 4 s; generous for a busy machine
     assert events[0]["evidence"]["ok"] is True  # a probe through the proxy was refused
     assert "refused" in events[0]["evidence"]["detail"]
     assert survivors(run.run_dir) == []
