@@ -61,7 +61,9 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         experiment = experiment.model_copy(update={"stack": stack})
     console.print(f"[bold]{experiment.name}[/]: {experiment.description}")
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    result = run_experiment(experiment, args.file, args.results, console=console)
+    result = run_experiment(
+        experiment, args.file, args.results, console=console, stack_name=args.stack
+    )
     render_verdict(console, result)
     return _exit_code(result)
 
@@ -235,6 +237,68 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS if all(s == "pass" for s in statuses.values()) else EXIT_FAIL
 
 
+def _cmd_stack_up(args: argparse.Namespace, console: Console) -> int:
+    from harness.backends import create_stack
+    from harness.backends.gameday import list_stacks, serve, stack_dir
+    from harness.run import booking_dir_for
+
+    experiment = load_experiment(args.file, args.overrides, args.variant)
+    stack_spec = experiment.stack
+    if args.backend is not None:
+        stack_spec = stack_spec.model_copy(update={"backend": Backend(args.backend)})
+    name = args.name or experiment.name
+    if name in list_stacks(args.results):
+        raise HarnessError(f"a stack named {name!r} is already up; `harness stack down {name}`")
+    workdir = stack_dir(args.results, name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "logs").mkdir(exist_ok=True)
+    stack = create_stack(
+        stack_spec,
+        booking_dir_for(experiment, args.file),
+        workdir.resolve(),
+        run_id=f"stack-{name}",
+    )
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    console.print(
+        f"stack [bold]{name}[/] ({stack_spec.backend.value}) coming up; "
+        f"`harness stack down {name}` or Ctrl-C takes it down"
+    )
+    try:
+        serve(stack, workdir, name, stack_spec.backend.value)
+    except KeyboardInterrupt:
+        console.print(f"stack {name} taken down")
+        return EXIT_PASS
+    console.print(f"stack {name} taken down")
+    return EXIT_PASS
+
+
+def _cmd_stack_status(args: argparse.Namespace, console: Console) -> int:
+    from harness.backends.gameday import list_stacks, status
+
+    names = [args.name] if args.name else list_stacks(args.results)
+    if not names:
+        console.print("no stack is up")
+        return EXIT_PASS
+    healthy = True
+    for name in names:
+        report = status(args.results, name)
+        ready = "ready" if report["booking_ready"] else "[red]NOT READY[/]"
+        healthy = healthy and bool(report["booking_ready"])
+        console.print(
+            f"[bold]{name}[/]: booking {ready}; replicas: "
+            + ", ".join(f"{r} {u}" for r, u in report["replicas"].items())
+        )
+    return EXIT_PASS if healthy else EXIT_FAIL
+
+
+def _cmd_stack_down(args: argparse.Namespace, console: Console) -> int:
+    from harness.backends.gameday import stop_stack
+
+    took = stop_stack(args.results, args.name)
+    console.print(f"stack {args.name} is down ({took:.1f}s)")
+    return EXIT_PASS
+
+
 def _cmd_schema(args: argparse.Namespace, console: Console) -> int:
     from harness.experiment.schema import experiment_schema
 
@@ -297,6 +361,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=[b.value for b in Backend],
         help="run the stack with this backend instead of the experiment's",
     )
+    run.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="run against a stack kept up by `harness stack up --name NAME`",
+    )
     run.set_defaults(handler=_cmd_run)
 
     validate = sub.add_parser(
@@ -325,6 +394,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--results", type=Path, default=Path("results"))
     matrix.set_defaults(handler=_cmd_matrix)
+
+    stack = sub.add_parser("stack", help="game days: keep a stack up between experiments")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+    up = stack_sub.add_parser(
+        "up", parents=[overrides], help="bring an experiment's stack up and keep it up"
+    )
+    up.add_argument("file", type=Path)
+    up.add_argument("--name", help="the stack's name (default: the experiment's)")
+    up.add_argument("--backend", choices=[b.value for b in Backend])
+    up.add_argument("--results", type=Path, default=Path("results"))
+    up.set_defaults(handler=_cmd_stack_up)
+    stack_status = stack_sub.add_parser("status", help="the stacks that are up")
+    stack_status.add_argument("name", nargs="?")
+    stack_status.add_argument("--results", type=Path, default=Path("results"))
+    stack_status.set_defaults(handler=_cmd_stack_status)
+    down = stack_sub.add_parser("down", help="take a kept-up stack down")
+    down.add_argument("name")
+    down.add_argument("--results", type=Path, default=Path("results"))
+    down.set_defaults(handler=_cmd_stack_down)
 
     report = sub.add_parser("report", help="rebuild every report of a run from its JSON")
     report.add_argument("results_dir", type=Path)

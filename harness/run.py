@@ -26,6 +26,7 @@ from rich.console import Console
 
 from harness.backends import create_stack
 from harness.backends.base import Stack, StackEndpoints
+from harness.backends.gameday import AttachedStack
 from harness.backends.scraper import MetricsScraper
 from harness.backends.supervisor import Supervisor
 from harness.errors import HarnessError, LoadError
@@ -75,6 +76,7 @@ class RunContext:
     steady: list[Check] = field(default_factory=list)
     console: Console | None = None
     supervisor: Supervisor | None = None
+    attached: Stack | None = None
 
 
 def booking_dir_for(experiment: Experiment, source: Path) -> Path:
@@ -109,14 +111,22 @@ def load_config_for(ctx: RunContext) -> LoadConfig:
 
 
 def run_experiment(
-    experiment: Experiment, source: Path, results_root: Path, console: Console | None = None
+    experiment: Experiment,
+    source: Path,
+    results_root: Path,
+    console: Console | None = None,
+    stack_name: str | None = None,
 ) -> dict[str, Any]:
     """Run one experiment end to end and return the result written to verdict.json.
 
-    With a ``console``, a live view of the run is shown on it while the load runs.
+    With a ``console``, a live view of the run is shown on it while the load runs. With
+    ``stack_name``, the run uses that stack kept up by ``harness stack up`` and leaves
+    it up; otherwise it brings its own stack up and down.
     """
+    attached = AttachedStack(results_root, stack_name) if stack_name else None
     ctx = RunContext(experiment, source, make_run_dir(results_root, experiment.name))
     ctx.console = console
+    ctx.attached = attached
     write_json(ctx.run_dir / "experiment.json", experiment.model_dump(mode="json"))
     log.info("run folder %s", ctx.run_dir)
     try:
@@ -134,7 +144,7 @@ def _mark_aborted(ctx: RunContext, by: str = "interrupt", reason: str | None = N
 
 
 def _stack_up_and_drive(ctx: RunContext) -> None:
-    stack = create_stack(
+    stack = ctx.attached or create_stack(
         ctx.experiment.stack,
         booking_dir_for(ctx.experiment, ctx.source),
         ctx.run_dir,

@@ -208,3 +208,37 @@ def _wait_for_requests(results: Path, proc: subprocess.Popen[Any], deadline: flo
                 return
         time.sleep(0.1)
     raise AssertionError("the load never started")
+
+
+def test_a_docker_stack_kept_up_for_a_game_day_serves_a_run_and_goes_down(
+    tmp_path: Path, no_leftovers: Any
+) -> None:
+    path = docker_experiment(tmp_path, "gameday", GENTLE_LOAD.replace("14s", "6s"))
+    results = tmp_path / "results"
+    state = results / "stacks" / "gd" / "state.json"
+    owner = subprocess.Popen(
+        harness("stack", "up", path, "--name", "gd", "--results", results),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env(),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not state.exists():
+            assert owner.poll() is None, owner.communicate()[0]
+            assert time.monotonic() < deadline, "the Docker stack did not come up"
+            time.sleep(0.2)
+        during = labelled(no_leftovers)
+        result = run(harness("run", path, "--stack", "gd", "--results", results))
+        down = run(harness("stack", "down", "gd", "--results", results))
+        owner.communicate(timeout=120)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+
+    assert len(during) >= 4  # postgres, toxiproxy, two booking replicas
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert owner.returncode == 0
+    assert labelled(no_leftovers) == []
