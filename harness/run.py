@@ -45,8 +45,9 @@ from harness.report.live import LiveFeed, LiveView, active_faults
 from harness.report.model import ReportError
 from harness.report.results import make_run_dir, write_json
 from harness.report.schema import SCHEMA_VERSION, regenerate
+from harness.report.tail import StatsTail
 from harness.steady_state import Check, check, check_until_holds
-from harness.watch import StatsTail, tripped
+from harness.watch import tripped
 
 log = logging.getLogger(__name__)
 
@@ -245,9 +246,11 @@ def _watch_until_done(ctx: RunContext, runner: LoadRunner) -> None:
     """Once a second until the load ends: the live view, abort guards, max duration, probes."""
     assert ctx.t0 is not None
     stats_path = ctx.run_dir / "load-stats.jsonl"
-    feed: LiveFeed | None = LiveFeed(ctx.experiment, stats_path)
+    longest_guard = max((int(g.for_) for g in ctx.experiment.abort.guards), default=0)
+    tail = StatsTail(stats_path, keep_seconds=max(60, longest_guard + 5))
+    feed: LiveFeed | None = LiveFeed(ctx.experiment, stats_path, tail=tail)
     with LiveView(ctx.experiment, ctx.console or Console(quiet=True)) as view:
-        watcher = _Watcher(ctx, StatsTail(stats_path))
+        watcher = _Watcher(ctx, tail)
         while True:
             try:
                 code = runner.wait(WATCH_INTERVAL)
@@ -291,7 +294,8 @@ class _Watcher:
         """True when a guard tripped or the run reached its maximum duration."""
         ctx, abort = self.ctx, self.ctx.experiment.abort
         assert ctx.t0 is not None and ctx.endpoints is not None
-        trip = tripped(abort.guards, self.tail.poll(), ctx.t0) if abort.guards else None
+        self.tail.poll()  # new lines only; the live view's poll after this finds none
+        trip = tripped(abort.guards, self.tail, ctx.t0) if abort.guards else None
         if trip is not None:
             _mark_aborted(ctx, "guard", trip.reason)
             return True

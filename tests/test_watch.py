@@ -1,15 +1,14 @@
-"""Abort guards over the recorder's stats, and reading a growing stats file."""
+"""Abort guards over the recorder's newest seconds, read as the live view reads them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
 from harness.experiment.model import Guard
 from harness.load.recorder import Recorder, append_lines
-from harness.load.stats import parse_lines
-from harness.watch import StatsTail, tripped
+from harness.report.tail import StatsTail
+from harness.watch import tripped
 
 T0 = 2_000_000
 
@@ -31,54 +30,46 @@ def stats_with(failing_from: int, seconds: int = 30, per_second: int = 10):
     return recorder.drain_all()
 
 
+def tail_of(folder: Path, lines: list) -> StatsTail:
+    """A tail that has read ``lines`` from a stats file, as the run loop does."""
+    path = folder / "load-stats.jsonl"
+    path.unlink(missing_ok=True)
+    append_lines(path, lines)
+    tail = StatsTail(path)
+    tail.poll()
+    return tail
+
+
 def guard(**fields: object) -> Guard:
     return Guard.model_validate(fields)
 
 
-def test_a_guard_trips_once_its_window_is_past_the_limit() -> None:
+def test_a_guard_trips_once_its_window_is_past_the_limit(tmp_path: Path) -> None:
     lines = stats_with(failing_from=20)
     error_guard = guard(sli="error_rate", above=20, **{"for": "5s"})
 
-    assert tripped([error_guard], parse_lines(lines[: 20 * 1]), T0) is None
-    trip = tripped([error_guard], parse_lines(lines), T0)
+    assert tripped([error_guard], tail_of(tmp_path, lines[: 20 * 1]), T0) is None
+    trip = tripped([error_guard], tail_of(tmp_path, lines), T0)
 
     assert trip is not None
     assert trip.value == 50.0
     assert "error_rate above 20 for 5s" in trip.reason
 
 
-def test_a_healthy_run_trips_nothing() -> None:
+def test_a_healthy_run_trips_nothing(tmp_path: Path) -> None:
     lines = stats_with(failing_from=99)
     guards = [
         guard(sli="availability", below=90, **{"for": 5}),
         guard(sli="latency_p95", above=1000, **{"for": 5}),
     ]
 
-    assert tripped(guards, parse_lines(lines), T0) is None
+    assert tripped(guards, tail_of(tmp_path, lines), T0) is None
 
 
-def test_a_guard_waits_for_a_full_window_of_data() -> None:
+def test_a_guard_waits_for_a_full_window_of_data(tmp_path: Path) -> None:
     lines = stats_with(failing_from=0, seconds=3)
 
     assert (
-        tripped([guard(sli="availability", below=90, **{"for": 10})], parse_lines(lines), T0)
+        tripped([guard(sli="availability", below=90, **{"for": 10})], tail_of(tmp_path, lines), T0)
         is None
     )
-
-
-def test_the_tail_reads_only_complete_new_lines(tmp_path: Path) -> None:
-    path = tmp_path / "stats.jsonl"
-    lines = stats_with(failing_from=99, seconds=4)
-    tail = StatsTail(path)
-
-    assert tail.poll().requests == ()
-    append_lines(path, lines[:2])
-    with open(path, "a") as out:
-        out.write(json.dumps(lines[2])[:10])  # a line the recorder is still writing
-    first = tail.poll()
-    with open(path, "a") as out:
-        out.write(json.dumps(lines[2])[10:] + "\n")
-    second = tail.poll()
-
-    assert len(first.requests) == 2
-    assert len(second.requests) == 3

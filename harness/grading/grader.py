@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from harness.experiment.model import SLI, Experiment, Objective
@@ -10,7 +9,7 @@ from harness.faults.timeline import FaultEvent
 from harness.grading.integrity import IntegrityReport
 from harness.grading.phases import Phase, plan_phases, windows_for
 from harness.grading.recovery import recovery_seconds
-from harness.grading.slis import WindowCounts, compute
+from harness.grading.slis import compute
 from harness.grading.verdict import (
     ObjectiveResult,
     Verdict,
@@ -18,7 +17,8 @@ from harness.grading.verdict import (
     grade_objective,
     grade_value,
 )
-from harness.load.stats import LoadStats, new_histogram
+from harness.grading.windows import seconds_of, window_counts, windows_counts
+from harness.load.stats import LoadStats
 
 REPORTED_SLIS = (
     SLI.availability,
@@ -29,51 +29,6 @@ REPORTED_SLIS = (
     SLI.successful_bookings,
     SLI.throughput,
 )
-
-
-def _seconds(start: float, end: float) -> tuple[int, int]:
-    # The recorder files requests under the whole second they started in. A second
-    # belongs to the window holding its midpoint, so adjacent phases share none and
-    # together cover every second.
-    return math.ceil(start - 0.5), math.ceil(end - 0.5)
-
-
-def window_counts(
-    stats: LoadStats, start: float, end: float, endpoint: str | None = None
-) -> WindowCounts:
-    """Counts between two wall-clock times, for one endpoint or all."""
-    return windows_counts(stats, [(start, end)], endpoint)
-
-
-def windows_counts(
-    stats: LoadStats, windows: list[tuple[float, float]], endpoint: str | None = None
-) -> WindowCounts:
-    """Counts over several wall-clock windows taken together (their histograms merged)."""
-    histogram = new_histogram()
-    outcomes: dict[str, int] = {}
-    requests = attempts = completed = 0
-    for start, end in windows:
-        first, last = _seconds(start, end)
-        agg = stats.window(first, last, endpoint)
-        bookings = stats.booking_window(first, last)
-        requests += agg.count
-        attempts += bookings.attempts
-        completed += bookings.completed
-        histogram.add(agg.histogram)
-        for outcome, n in agg.outcomes.items():
-            outcomes[outcome.value] = outcomes.get(outcome.value, 0) + n
-
-    def latency(p: float) -> float | None:
-        return float(histogram.get_value_at_percentile(p)) / 1000.0 if requests else None
-
-    return WindowCounts(
-        seconds=sum(max(end - start, 0.0) for start, end in windows),
-        requests=requests,
-        outcomes=outcomes,
-        booking_attempts=attempts,
-        bookings_completed=completed,
-        latency_ms=latency,
-    )
 
 
 def _phase_summary(stats: LoadStats, phase: Phase, t0: float) -> dict[str, Any]:
@@ -87,7 +42,7 @@ def _phase_summary(stats: LoadStats, phase: Phase, t0: float) -> dict[str, Any]:
         "booking_attempts": counts.booking_attempts,
         "bookings_completed": counts.bookings_completed,
         # Open model only: arrivals that could not start in time (never sent).
-        "dropped_arrivals": stats.dropped(*_seconds(t0 + phase.start, t0 + phase.end)),
+        "dropped_arrivals": stats.dropped(*seconds_of(t0 + phase.start, t0 + phase.end)),
         "slis": {sli.value: compute(sli, counts) for sli in REPORTED_SLIS},
     }
 

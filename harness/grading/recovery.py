@@ -14,13 +14,13 @@ import math
 
 from harness.experiment.model import SLI, Experiment
 from harness.grading.phases import recovery_start
-from harness.load.outcomes import Outcome
+from harness.grading.slis import compute
+from harness.grading.windows import window_counts
 from harness.load.stats import LoadStats
 
 STABLE_SECONDS = 5
 DEFAULT_AVAILABILITY = 99.9
 DEFAULT_P95_MS = 500.0
-SERVICE_FAILURES = (Outcome.SERVER_ERROR, Outcome.TIMEOUT, Outcome.CONNECTION_ERROR)
 
 
 def _thresholds(experiment: Experiment) -> tuple[float, float]:
@@ -36,12 +36,12 @@ def _thresholds(experiment: Experiment) -> tuple[float, float]:
 
 
 def _healthy(stats: LoadStats, second: int, availability: float, p95: float) -> bool:
-    window = stats.window(second, second + 1)
-    if window.count == 0:
-        return False
-    failed = sum(window.outcomes.get(o, 0) for o in SERVICE_FAILURES)
-    ok = 100.0 * (window.count - failed) / window.count >= availability
-    return ok and window.percentile(95.0) < p95
+    window = window_counts(stats, second, second + 1)
+    seen_availability = compute(SLI.availability, window)
+    seen_p95 = compute(SLI.latency_p95, window)
+    if seen_availability is None or seen_p95 is None:
+        return False  # a second without requests proves nothing
+    return seen_availability >= availability and seen_p95 < p95
 
 
 def recovery_seconds(

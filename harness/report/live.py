@@ -111,10 +111,17 @@ def _breached(objective: Objective, value: float | None) -> bool:
 class LiveFeed:
     """Turns the growing stats file into one `LiveSnapshot` per call."""
 
-    def __init__(self, experiment: Experiment, stats_path: Path, window: int = 10) -> None:
+    def __init__(
+        self,
+        experiment: Experiment,
+        stats_path: Path,
+        window: int = 10,
+        tail: StatsTail | None = None,
+    ) -> None:
         self.experiment = experiment
         self.window = window
-        self.tail = StatsTail(stats_path, keep_seconds=max(window * 4, 60))
+        # A tail shared with the abort guards is read once per second for both.
+        self.tail = tail or StatsTail(stats_path, keep_seconds=max(window * 4, 60))
 
     def snapshot(self, t0: float, now: float, faults: Sequence[str] | None = None) -> LiveSnapshot:
         """The state ``now - t0`` seconds into the load; ``faults`` None: as planned."""
