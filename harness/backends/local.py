@@ -31,7 +31,7 @@ from harness.errors import FaultError, StackError
 from harness.experiment.model import StackSpec
 from harness.faults.toxiproxy import ToxiproxyClient
 
-__all__ = ["DB_PROXY", "LocalStack", "http_ok"]
+__all__ = ["DB_PROXY", "LocalStack"]
 
 log = logging.getLogger(__name__)
 

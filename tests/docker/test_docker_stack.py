@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.backends.docker import DockerStack
-from harness.backends.local import http_ok
+from harness.backends.processes import http_ok
 from harness.errors import StackError
 from harness.experiment.model import Backend, StackSpec
 
